@@ -1,0 +1,1 @@
+"""Load testing: locust journeys, the run script, budgets and the report writer."""

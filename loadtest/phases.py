@@ -1,0 +1,178 @@
+"""The phases of each mode: standard (throughput, ops cost, enqueue, mixed), soak, fault."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadtest import names
+from loadtest.run import drain, job_stats, now_utc, run_locust, runs_between
+
+OPS_ROUNDS = 2  # on/off pairs, alternated so background load hits both alike
+
+
+@dataclass
+class Context:
+    stack: object
+    args: object
+    ports: dict
+    data: Path
+    results: dict
+    sampler: object
+
+    def locust(
+        self,
+        label: str,
+        server: str,
+        classes: list[str],
+        seconds: float,
+        users: int | None = None,
+        extra_env: dict | None = None,
+    ) -> dict:
+        result = run_locust(
+            self.stack,
+            label,
+            self.ports[server],
+            classes,
+            seconds,
+            users or self.args.users,
+            self.data,
+            extra_env,
+        )
+        return result
+
+
+def _rps(phase: dict, names_: tuple[str, ...] | None = None) -> float:
+    rows = phase["endpoints"]
+    keys = names_ or tuple(rows)
+    return sum(rows[k]["rps"] for k in keys if k in rows)
+
+
+def standard(ctx: Context) -> None:
+    a, r = ctx.args, ctx.results["phases"]
+    r["hello"] = ctx.locust("hello", "hello", ["HelloUser"], a.phase_s)
+    r["dashboard"] = ctx.locust("dashboard", "app", ["DashboardUser"], a.phase_s)
+    r["workspace"] = ctx.locust("workspace", "app", ["WorkspaceUser"], a.phase_s)
+    r["autosave"] = ctx.locust("autosave", "app", ["AutosaveUser"], a.phase_s)
+    ops_cost(ctx)
+    enqueue_start = now_utc().isoformat()
+    r["enqueue"] = ctx.locust("enqueue", "app", ["EnqueueUser"], a.phase_s)
+    enqueue_end = now_utc().isoformat()
+    drained_enqueue = drain(ctx.stack, a.drain_s)
+    mixed(ctx)
+    jobs = ctx.results["jobs"]
+    jobs["e2e"]["enqueue"] = job_stats(runs_between(ctx.stack, enqueue_start, enqueue_end))
+    jobs["enqueue_drain_s"] = round(drained_enqueue, 1)
+    row = r["enqueue"]["endpoints"].get(names.RUN_JSON)
+    jobs["enqueue_runs_per_s"] = (
+        row["rps"] * (row["requests"] - row["failures"]) / row["requests"] if row else None
+    )
+
+
+def ops_cost(ctx: Context) -> None:
+    """The same mix against the app with and without telemetry and audit, alternated."""
+    a, r = ctx.args, ctx.results["phases"]
+    on, off = [], []
+    seconds = max(5.0, a.phase_s / 2)
+    for i in range(OPS_ROUNDS):
+        for label, server, bucket in (("ops-on", "app", on), ("ops-off", "app-ops-off", off)):
+            phase = ctx.locust(f"{label}-{i + 1}", server, ["CompareUser"], seconds)
+            bucket.append(_rps(phase, (names.DASHBOARD, names.WORKSPACE, names.COMPONENT)))
+            r[f"{label}-{i + 1}"] = phase
+    on_rps, off_rps = sum(on) / len(on), sum(off) / len(off)
+    ctx.results["ops"] = {
+        "on_rps": on_rps,
+        "off_rps": off_rps,
+        "on_rounds": [round(x, 1) for x in on],
+        "off_rounds": [round(x, 1) for x in off],
+        "cost": max(0.0, 1.0 - on_rps / off_rps) if off_rps else None,
+    }
+
+
+def mixed(ctx: Context, seconds: float | None = None, label: str = "mixed", during=None) -> dict:
+    a = ctx.args
+    start = now_utc().isoformat()
+    classes = ["BrowserUser", "ApiUser", "AdminUser"]
+    worker = None
+    if during is not None:
+        worker = threading.Thread(target=during, daemon=True)
+        worker.start()
+    phase = ctx.locust(label, "app", classes, seconds or a.mixed_s)
+    if worker is not None:
+        worker.join()
+    end = now_utc().isoformat()
+    ctx.results["phases"][label] = phase
+    drained = drain(ctx.stack, a.drain_s)
+    rows = runs_between(ctx.stack, start, end)
+    ctx.results["jobs"] = {"e2e": {"mixed": job_stats(rows)}, "drain_s": round(drained, 1)}
+    return phase
+
+
+def soak(ctx: Context) -> None:
+    """A steady moderate rate (half the users, think time) for ``--soak`` seconds."""
+    a = ctx.args
+    users = max(2, a.users // 2)
+    phase = ctx.locust("soak", "app", ["BrowserUser", "ApiUser", "AdminUser"], a.soak, users)
+    ctx.results["phases"]["mixed"] = phase
+    drain(ctx.stack, a.drain_s)
+    hist = [h for h in phase["history"] if h["p99_ms"] is not None]
+    tenth = max(1, len(hist) // 10)
+    early = sorted(h["p99_ms"] for h in hist[tenth : 2 * tenth]) or [None]
+    late = sorted(h["p99_ms"] for h in hist[-tenth:]) or [None]
+    growth = {}
+    for name, series in ctx.sampler.series.items():
+        if name == "locust" or len(series) < 10:
+            continue
+        warm = series[len(series) // 10][1]  # after warm-up (imports, first requests)
+        growth[name] = (series[-1][1] - warm) / warm if warm else None
+    ctx.results["soak"] = {
+        "seconds": a.soak,
+        "users": users,
+        "requests": phase["requests"],
+        "failures": phase["failures"],
+        "p99_ms_early": early[len(early) // 2],
+        "p99_ms_late": late[len(late) // 2],
+        "memory_growth": {k: round(v, 4) for k, v in growth.items() if v is not None},
+        "max_memory_growth": max((v for v in growth.values() if v is not None), default=None),
+    }
+    ctx.results["jobs"] = {
+        "e2e": {"soak": job_stats(runs_between(ctx.stack, phase["started"], phase["ended"]))}
+    }
+
+
+def fault(ctx: Context) -> None:
+    """The mixed journey while a consumer is killed and restarted and Redis restarts."""
+    a, stack = ctx.args, ctx.stack
+    seconds = max(a.mixed_s, 60.0)
+    events: list[dict] = []
+
+    def inject():
+        time.sleep(seconds * 0.25)
+        events.append({"event": "consumer-1 killed (SIGKILL)", "t": time.time()})
+        stack.kill("consumer-1")
+        time.sleep(3)
+        stack.consumer(1)
+        events.append({"event": "consumer-1 restarted", "t": time.time()})
+        time.sleep(seconds * 0.25)
+        events.append({"event": "redis stopped", "t": time.time()})
+        stack.restart_redis(down_s=3)
+        events.append({"event": "redis restarted", "t": time.time()})
+
+    phase = mixed(ctx, seconds, "mixed", during=inject)
+    first, last = events[0]["t"], events[-1]["t"] + 5
+    window = [h for h in phase["history"] if first <= h["t"] <= last]
+    req = sum(h["rps"] for h in window)
+    fails = sum(h["fps"] for h in window)
+    rows = runs_between(stack, phase["started"], now_utc().isoformat())
+    stats = job_stats(rows)
+    ctx.results["fault"] = {
+        "events": [{"event": e["event"], "at_s": round(e["t"] - first, 1)} for e in events],
+        "window_s": round(last - first, 1),
+        "error_rate_during_fault": fails / req if req else None,
+        "runs_created": stats["created"],
+        "runs_completed": stats["completed"],
+        "lost_jobs": stats["created"] - stats["completed"],
+        "reaper_timeout_s": stack.run_timeout_s,
+    }

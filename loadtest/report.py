@@ -1,0 +1,261 @@
+"""Budgets in, verdicts out: evaluate ``budgets.toml`` against a run's results and write the
+results as JSON and Markdown (``docs/load-test-results.{json,md}``).
+
+Every budget key has an entry in ``MEASURES``: a function from the results to the measured
+value, or None when this mode did not measure it (the fault budget outside fault mode, the soak
+budget outside soak mode), which is reported as "not run" and neither passes nor fails.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from loadtest import names as lf
+
+BUDGETS_PATH = Path(__file__).with_name("budgets.toml")
+
+
+def load_budgets(path: Path = BUDGETS_PATH) -> dict[str, float]:
+    """``{"section.key": value}`` from budgets.toml."""
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    return {
+        f"{section}.{key}": value for section, keys in raw.items() for key, value in keys.items()
+    }
+
+
+def _endpoint(results: dict, phase: str, name: str) -> dict | None:
+    return (results.get("phases", {}).get(phase) or {}).get("endpoints", {}).get(name)
+
+
+def hello_rps(results: dict) -> float | None:
+    row = _endpoint(results, "hello", lf.HELLO)
+    return row["rps"] if row else None
+
+
+def _ratio(results: dict, phase: str, names: tuple[str, ...]) -> float | None:
+    base = hello_rps(results)
+    rows = [_endpoint(results, phase, n) for n in names]
+    rows = [r for r in rows if r]
+    if not base or not rows:
+        return None
+    return sum(r["rps"] for r in rows) / base
+
+
+def _p99(results: dict, phase: str, names: tuple[str, ...]) -> float | None:
+    """The worst p99 among ``names`` (percentiles of different endpoints cannot be merged)."""
+    rows = [_endpoint(results, phase, n) for n in names]
+    rows = [r for r in rows if r]
+    return max(r["p99_ms"] for r in rows) if rows else None
+
+
+def _get(results: dict, *path):
+    node = results
+    for key in path:
+        if not isinstance(node, dict) or node.get(key) is None:
+            return None
+        node = node[key]
+    return node
+
+
+def _accepted_runs_per_s(results: dict) -> float | None:
+    row = _endpoint(results, "enqueue", lf.RUN_JSON)
+    if not row or not row["requests"]:
+        return None
+    return row["rps"] * (row["requests"] - row["failures"]) / row["requests"]
+
+
+def _lost_updates(results: dict) -> int | None:
+    tallies = [p.get("lost_updates") for p in results.get("phases", {}).values()]
+    tallies = [t for t in tallies if t]
+    if not tallies:
+        return None
+    return sum(t["lost_updates"] for t in tallies)
+
+
+MEASURES = {
+    "dashboard.min_hello_ratio": lambda r: _ratio(r, "dashboard", (lf.DASHBOARD,)),
+    "dashboard.max_p99_ms": lambda r: _p99(r, "dashboard", (lf.DASHBOARD,)),
+    "workspace.min_hello_ratio": lambda r: _ratio(r, "workspace", (lf.WORKSPACE,)),
+    "workspace.max_p99_ms": lambda r: _p99(r, "workspace", (lf.WORKSPACE,)),
+    "autosave.min_hello_ratio": lambda r: _ratio(r, "autosave", lf.AUTOSAVE_NAMES),
+    "autosave.max_p99_ms": lambda r: _p99(r, "autosave", lf.AUTOSAVE_NAMES),
+    "autosave.max_lost_updates": _lost_updates,
+    "enqueue.min_runs_per_s": _accepted_runs_per_s,
+    "enqueue.max_e2e_median_s": lambda r: _get(r, "jobs", "e2e", "mixed", "median_s"),
+    "ops.max_throughput_cost": lambda r: _get(r, "ops", "cost"),
+    "mixed.max_failures": lambda r: _get(r, "phases", "mixed", "failures"),
+    "fault.max_lost_jobs": lambda r: _get(r, "fault", "lost_jobs"),
+    "soak.max_memory_growth": lambda r: _get(r, "soak", "max_memory_growth"),
+}
+
+
+def evaluate(results: dict, budgets: dict[str, float]) -> list[dict]:
+    """One check per budget: measured, budget, and ``ok`` (True/False, None when not run)."""
+    checks = []
+    for key, budget in budgets.items():
+        measure = MEASURES.get(key)
+        if measure is None:
+            raise KeyError(f"budgets.toml has {key!r} but loadtest/report.py cannot measure it")
+        value = measure(results)
+        if value is None:
+            ok = None
+        elif key.split(".", 1)[1].startswith("min_"):
+            ok = value >= budget
+        else:
+            ok = value <= budget
+        checks.append({"budget": key, "limit": budget, "measured": value, "ok": ok})
+    return checks
+
+
+def failed(checks: list[dict]) -> list[dict]:
+    return [c for c in checks if c["ok"] is False]
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _verdict(ok) -> str:
+    return {True: "pass", False: "**MISSED**", None: "not run"}[ok]
+
+
+def budget_lines(checks: list[dict]) -> list[str]:
+    lines = ["| Budget | Measured | Limit | Verdict |", "|---|---:|---:|---|"]
+    for c in checks:
+        lines.append(
+            f"| `{c['budget']}` | {_fmt(c['measured'], 3)} | {_fmt(c['limit'], 3)} | "
+            f"{_verdict(c['ok'])} |"
+        )
+    return lines
+
+
+def _endpoint_lines(phase: str, data: dict, base: float | None) -> list[str]:
+    lines = []
+    for name, row in sorted(data.get("endpoints", {}).items()):
+        ratio = f"{row['rps'] / base:.3f}" if base else "n/a"
+        lines.append(
+            f"| {phase} | {name} | {row['requests']:,} | {row['failures']:,} | "
+            f"{row['rps']:,.1f} | {ratio} | {_fmt(row['p50_ms'], 0)} | {_fmt(row['p95_ms'], 0)} | "
+            f"{_fmt(row['p99_ms'], 0)} |"
+        )
+    return lines
+
+
+def markdown(results: dict) -> str:
+    base = hello_rps(results)
+    m, c = results.get("machine", {}), results.get("config", {})
+    out = [
+        "# Load test results",
+        "",
+        f"Generated {results.get('generated_at')} by `make loadtest` (`loadtest/run.py`), "
+        f"mode **{results.get('mode')}**. Rerun: `make loadtest` (see README, Load testing).",
+        "",
+        "## Machine and configuration",
+        "",
+        f"- Machine: {m.get('cpus')} CPUs ({m.get('cpu_model')}), {m.get('memory_gb')} GB RAM, "
+        f"{m.get('platform')}, Python {m.get('python')}; load average at start "
+        f"{m.get('load_average_start')}, at end {m.get('load_average_end')}.",
+        f"- Stack: {c.get('database')}, queue {c.get('queue')}; gunicorn {c.get('gunicorn')}; "
+        f"{c.get('consumers')}.",
+        f"- Load: locust {c.get('locust')}, {c.get('users')} users, {c.get('phase_s')} s per "
+        f"throughput phase, mixed journey {c.get('mixed_s')} s.",
+    ]
+    for note in results.get("notes", []):
+        out.append(f"- {note}")
+    out += ["", "## Budgets", ""] + budget_lines(results.get("budgets", []))
+    out += [
+        "",
+        "## Endpoints",
+        "",
+        f"Throughput ratio is against the bare Flask hello in the same run ({_fmt(base, 1)} req/s).",
+        "",
+        "| Phase | Request | Requests | Failures | req/s | / hello | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for phase, data in results.get("phases", {}).items():
+        out += _endpoint_lines(phase, data, base)
+    ops = results.get("ops") or {}
+    if ops:
+        out += [
+            "",
+            "## Telemetry and audit cost",
+            "",
+            f"Same mix (dashboard, workspace, autosave), alternating rounds against the full app "
+            f"and the app without the telemetry/audit hooks: on {_fmt(ops.get('on_rps'), 1)} "
+            f"req/s, off {_fmt(ops.get('off_rps'), 1)} req/s, cost {_fmt(ops.get('cost'), 3)} "
+            f"(rounds: on {ops.get('on_rounds')}, off {ops.get('off_rounds')}).",
+        ]
+    jobs = results.get("jobs") or {}
+    if jobs:
+        out += [
+            "",
+            "## Jobs",
+            "",
+            "| Runs | Created | Completed | Failed | Not finished | "
+            "e2e median s | e2e p95 s | e2e max s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for label, row in (jobs.get("e2e") or {}).items():
+            out.append(
+                f"| {label} | {row.get('created')} | {row.get('completed')} | {row.get('failed')} "
+                f"| {row.get('unfinished')} | {_fmt(row.get('median_s'))} | "
+                f"{_fmt(row.get('p95_s'))} | {_fmt(row.get('max_s'))} |"
+            )
+        out += [
+            "",
+            f"Enqueue throughput (accepted runs/s in the enqueue phase): "
+            f"{_fmt(jobs.get('enqueue_runs_per_s'), 1)}.",
+        ]
+    procs = results.get("processes") or {}
+    if procs:
+        out += [
+            "",
+            "## Processes",
+            "",
+            "| Process | CPU s | mean CPU % | RSS start MB | RSS end MB | RSS max MB |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, p in procs.items():
+            out.append(
+                f"| {name} | {_fmt(p.get('cpu_s'), 1)} | {_fmt(p.get('cpu_percent'), 0)} | "
+                f"{_fmt(p.get('rss_mb_start'), 1)} | {_fmt(p.get('rss_mb_end'), 1)} | "
+                f"{_fmt(p.get('rss_mb_max'), 1)} |"
+            )
+    for section in ("fault", "soak"):
+        if results.get(section):
+            out += [
+                "",
+                f"## {section.title()}",
+                "",
+                "```json",
+                json.dumps(results[section], indent=1, default=str),
+                "```",
+            ]
+    if results.get("analysis"):
+        out += ["", "## Analysis", ""] + [f"- {a}" for a in results["analysis"]]
+    return "\n".join(out) + "\n"
+
+
+def write(results: dict, json_path: Path, md_path: Path) -> None:
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(results), encoding="utf-8")
+
+
+def print_budgets(checks: list[dict]) -> None:
+    width = max((len(c["budget"]) for c in checks), default=10)
+    for c in checks:
+        print(
+            f"  {c['budget']:<{width}}  measured {_fmt(c['measured'], 3):>12}  "
+            f"limit {_fmt(c['limit'], 3):>10}  {_verdict(c['ok']).strip('*')}"
+        )

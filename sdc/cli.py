@@ -1,0 +1,216 @@
+"""The ``sdc`` command: a Flask CLI group with the app preset (``flask --app sdc`` works too)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
+
+
+def _create_app():
+    from sdc import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, load_dotenv=False)
+def cli():
+    """System Design Coach."""
+
+
+def main() -> None:
+    cli(prog_name="sdc")
+
+
+@click.command("seed")
+@click.option(
+    "--load-test",
+    "load_test",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Also create N load-test accounts with tokens and projects (loadtest/).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="With --load-test: write the accounts, tokens and ids as JSON here (default: stdout).",
+)
+@with_appcontext
+def seed_command(load_test: int | None, out: str | None):
+    """Upsert the scenario catalog, the demo account and its demo project (idempotent)."""
+    from sdc.services import accounts
+    from sdc.services.scenarios import seed_scenarios
+
+    created, updated = seed_scenarios()
+    settings = current_app.config["SDC_SETTINGS"]
+    demo_user = accounts.ensure_user(settings.demo_email, settings.demo_password)
+    click.echo(
+        f"Scenarios: {created} created, {updated} updated. Demo account: {settings.demo_email}"
+    )
+    from sdc.services.demo import seed_demo
+
+    made = seed_demo(demo_user)
+    done = ", ".join(k for k, v in made.items() if v) or "nothing new"
+    click.echo(f"Demo project (read-only at /demo): {done}")
+    if load_test is not None:
+        _seed_load_test(load_test, out)
+
+
+def _seed_load_test(count: int, out: str | None) -> None:
+    import json
+
+    from sdc.services.load_test_data import seed_load_test
+
+    try:
+        data = seed_load_test(count)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    text = json.dumps(data, indent=1)
+    if out is None:
+        click.echo(text)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds API tokens
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    click.echo(f"Load-test data: {count} accounts, written to {out}")
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_admin_command(email: str, password: str):
+    """Create an admin account (or promote an existing one)."""
+    from sdc.services import ServiceError, accounts
+
+    problem = accounts.password_problem(password, email)
+    if problem:
+        raise click.UsageError(problem)
+    try:
+        user = accounts.ensure_user(email, password, role="admin")
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    click.echo(f"Admin account ready: {user.email}")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="cli", help="A label to recognise the token by.")
+@with_appcontext
+def create_token_command(email: str, name: str):
+    """Create a personal API token and print it once."""
+    from sdc.services import NotFound, accounts
+
+    try:
+        user = accounts.find_user(email)
+    except NotFound as exc:
+        raise click.UsageError(exc.message) from exc
+    _row, plaintext = accounts.create_api_token(user, name)
+    click.echo(plaintext)
+
+
+@click.command("worker")
+@click.option("--workers", "-w", default=2, show_default=True, help="Worker threads.")
+def worker_command(workers: int):
+    """Run a Huey consumer for simulation and grading jobs."""
+    from huey.consumer import Consumer
+
+    import tasks
+    from tasks import huey
+
+    tasks.load_task_modules()
+    consumer = Consumer(
+        huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+    )
+    click.echo(f"Huey consumer: {type(huey).__name__}, {workers} worker threads")
+    heartbeat = _start_heartbeat(consumer, workers)
+    try:
+        consumer.run()
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+
+
+def _start_heartbeat(consumer, workers: int):
+    """Write this consumer's heartbeat for the status page (a daemon thread)."""
+    import tasks
+    from tasks import huey
+    from tasks.heartbeat import Heartbeat
+
+    def healthy() -> bool:
+        threads = getattr(consumer, "worker_threads", None) or []
+        return all(t.is_alive() for _w, t in threads)
+
+    try:
+        heartbeat = Heartbeat(
+            tasks.flask_app(), backend=type(huey).__name__, workers=workers, healthy=healthy
+        )
+        heartbeat.start()
+    except Exception as exc:  # no heartbeat is a degraded status page, not a dead worker
+        click.echo(f"Heartbeat not started: {exc}", err=True)
+        return None
+    return heartbeat
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, envvar="PORT", default=5000, show_default=True, help="Also read from $PORT.")
+@click.option("--worker/--no-worker", default=True, help="Also start a Huey consumer.")
+def serve_command(host: str, port: int, worker: bool):
+    """Serve the app and (by default) a Huey consumer together; Ctrl-C stops both."""
+    app = current_app._get_current_object() if _has_app() else _create_app()
+    settings = app.config["SDC_SETTINGS"]
+    consumer = None
+    if worker:
+        consumer = subprocess.Popen([sys.executable, "-m", "sdc.cli", "worker"])
+    click.echo(f"System Design Coach on http://{host}:{port}  (queue: {settings.queue_backend})")
+    click.echo(f"Demo login: {settings.demo_email} / {settings.demo_password}")
+    try:
+        # app.run() refuses to run under the flask CLI; run_simple is what it would call.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if consumer is not None and consumer.poll() is None:
+            consumer.send_signal(signal.SIGINT)
+            try:
+                consumer.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                consumer.kill()
+        click.echo("Stopped.")
+
+
+def _has_app() -> bool:
+    try:
+        current_app._get_current_object()
+        return True
+    except RuntimeError:
+        return False
+
+
+def register_commands(app: Flask) -> None:
+    for command in (
+        seed_command,
+        create_admin_command,
+        create_token_command,
+        worker_command,
+        serve_command,
+    ):
+        app.cli.add_command(command)
+    from sdc.commands.grade import grade_command
+    from sdc.commands.simulate import simulate_command
+
+    app.cli.add_command(simulate_command)
+    app.cli.add_command(grade_command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Public entry points: simulate() and knee()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .constants import DEFAULT_TRAFFIC, LIMITS
+from .failures import normalise_failure, validate_failure
+from .model import InvalidDesign, Problem, Traffic
+from .report import bottlenecks, clean, empty_result, input_hash
+from .validation import Validation, _Checker, _traffic, validate_design
+
+ENGINES = ("analytic", "des")
+
+
+def _prepare(doc, traffic, failures=None, engine="analytic", seed=0, duration_s=None):
+    v: Validation = validate_design(doc)
+    problems = list(v.problems)
+    t: Traffic | None = None
+    if traffic is not None:
+        ck = _Checker()
+        t = _traffic(ck, traffic, "traffic")
+        problems += ck.problems
+    elif v.design is not None:
+        t = v.design.traffic
+        if t is None:
+            t = _traffic(_Checker(), dict(DEFAULT_TRAFFIC), "traffic")
+    if engine not in ENGINES:
+        problems.append(Problem("engine", f"must be one of {', '.join(ENGINES)}"))
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        problems.append(Problem("seed", "must be a whole number between 0 and 2^63-1"))
+    if duration_s is not None:
+        if (isinstance(duration_s, bool) or not isinstance(duration_s, (int, float))
+                or not 1 <= duration_s <= LIMITS["max_duration_s"]):
+            problems.append(Problem("duration_s", "must be between 1 and 3600 seconds"))
+    fails = []
+    if failures is not None:
+        if not isinstance(failures, list):
+            problems.append(Problem("failures", "must be a list"))
+        else:
+            for i, f in enumerate(failures):
+                fp = validate_failure(f, v.design, f"failures[{i}]")
+                problems += fp
+                if not fp:
+                    fails.append(normalise_failure(f))
+            if fails and engine == "analytic":
+                problems.append(Problem("failures", "failure injection needs the des engine"))
+    if problems:
+        raise InvalidDesign(problems)
+    return v, t, fails
+
+
+def simulate(doc: dict, traffic: dict | None = None, *, engine: str = "analytic", seed: int = 0,
+             failures: list[dict] | None = None, duration_s: float | None = None,
+             progress: Callable[[float], None] | None = None) -> dict:
+    """Run one simulation and return an `sdc-result/1` dict (JSON-safe, no NaN/inf).
+
+    `traffic` overrides `doc["traffic"]`; failures need `engine="des"`. Raises InvalidDesign
+    (with `.problems`) for an invalid design, traffic, failure or option.
+    """
+    v, t, fails = _prepare(doc, traffic, failures, engine, seed, duration_s)
+    design = v.design
+    result = empty_result(engine, seed)
+    if engine == "analytic":
+        from .analytic import run_analytic
+
+        out = run_analytic(design, t, seed)
+        result["metrics"] = out["metrics"]
+        result["components"] = out["components"]
+        flow_in = t.peak_rps
+        err = out["metrics"]["error_rate"]
+        result["metrics"]["flow"] = {
+            "arrived": flow_in, "completed": flow_in * (1 - err) if err is not None else None,
+            "rejected": flow_in * err if err is not None else None, "in_flight": None,
+            "conserved": True, "unit": "rps"}
+        result["series"]["note"] = "the analytic engine is stationary: no time series"
+    else:
+        from .des import run_des
+
+        dur = float(duration_s) if duration_s is not None else t.duration_s
+        out = run_des(design, t, seed=seed, failures=fails, duration_s=dur, progress=progress)
+        result.update({k: out[k] for k in ("metrics", "components", "series", "timeline",
+                                           "blast_radius")})
+    result["bottlenecks"] = bottlenecks(design, result["components"], t.peak_rps)
+    result["warnings"] = [w.to_dict() for w in v.warnings]
+    result["traffic"] = t.to_dict()
+    result["failures"] = fails
+    result["input_hash"] = input_hash(design, t, engine, seed, fails, duration_s)
+    return clean(result)
+
+
+def knee(doc: dict, traffic: dict | None, slo: dict) -> dict:
+    """Highest offered rps whose analytic p95/p99 meet `slo` (keys p95_ms, p99_ms).
+
+    Returns {knee_rps, capacity_rps, limited_by, slo, points: [{offered_rps, p95_ms, p99_ms,
+    error_rate}]}; knee_rps is None when even a trickle misses the SLO.
+    """
+    from .analytic import knee_curve
+
+    v, t, _ = _prepare(doc, traffic)
+    problems = []
+    if not isinstance(slo, dict) or not any(k in slo for k in ("p95_ms", "p99_ms")):
+        problems.append(Problem("slo", "must give p95_ms and/or p99_ms"))
+    else:
+        for k in ("p95_ms", "p99_ms"):
+            x = slo.get(k)
+            if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float))
+                                  or not 0 < x < 1e7):
+                problems.append(Problem(f"slo.{k}", "must be a positive number of milliseconds"))
+    if problems:
+        raise InvalidDesign(problems)
+    return clean(knee_curve(v.design, t, slo))

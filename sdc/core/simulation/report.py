@@ -1,0 +1,116 @@
+"""Result helpers shared by both engines: bottlenecks, suggestions, JSON safety."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from .constants import ENGINE_VERSION, RESULT_FORMAT, UTILISATION_TARGET
+from .model import Design
+
+# Minimum completed requests before a percentile is reported: the q-quantile needs at
+# least 10 / (1 - q) samples (10 above it), so p50 20, p95 200, p99 1000.
+MIN_SAMPLES = {"p50_ms": 20, "p95_ms": 200, "p99_ms": 1000, "mean_ms": 10}
+
+
+def clean(x):
+    """Make a value JSON-safe: numpy scalars to Python, NaN/inf to None, floats rounded."""
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [clean(v) for v in x]
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if hasattr(x, "item"):
+        x = x.item()
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return None
+        return float(f"{x:.10g}") if abs(x) < 1e15 else x
+    return x
+
+
+def input_hash(design: Design, traffic, engine: str, seed: int, failures, duration) -> str:
+    blob = json.dumps({"d": design.to_dict(), "t": traffic.to_dict(), "e": engine, "s": seed,
+                       "f": failures or [], "dur": duration, "v": ENGINE_VERSION},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def empty_result(engine: str, seed: int) -> dict:
+    return {
+        "format": RESULT_FORMAT,
+        "engine": engine,
+        "engine_version": ENGINE_VERSION,
+        "seed": seed,
+        "metrics": {},
+        "components": [],
+        "bottlenecks": [],
+        "timeline": [],
+        "series": {"t_s": [], "offered_rps": [], "throughput_rps": [], "p95_ms": [],
+                   "error_rate": []},
+        "blast_radius": None,
+        "warnings": [],
+    }
+
+
+def _fmt_rps(x: float) -> str:
+    return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
+
+
+def bottlenecks(design: Design, comps: list[dict], peak_rps: float) -> list[dict]:
+    """Components at utilisation >= 0.7 (offered), hottest first, with a concrete suggestion."""
+    out = []
+    by_id = {c.id: c for c in design.components}
+    for m in comps:
+        u = m.get("offered_utilization")
+        if u is None or u < UTILISATION_TARGET or m["type"] == "client":
+            continue
+        c = by_id[m["id"]]
+        sev = "critical" if u >= 1.0 else "high" if u >= 0.85 else "medium"
+        cap = m.get("capacity_rps")
+        reason = (f"{c.id} runs at utilisation {u:.2f}"
+                  + (f" ({u * 100 - 100:.0f}% over capacity)" if u >= 1 else "")
+                  + f": it is offered {_fmt_rps(m['arrival_rps'])} rps"
+                  + (f" and can serve about {_fmt_rps(cap)} rps" if cap else ""))
+        out.append({"component_id": c.id, "utilization": min(u, 1.0) if u < 1 else 1.0,
+                    "offered_utilization": u, "severity": sev, "reason": reason,
+                    "suggestion": suggestion(design, c, u)})
+    out.sort(key=lambda b: (-b["offered_utilization"], b["component_id"]))
+    return out
+
+
+def suggestion(design: Design, c, u: float) -> str:
+    """A concrete change that brings the component to utilisation 0.7."""
+    target = UTILISATION_TARGET
+    parts = []
+    if c.type == "database":
+        r = int(c.params.get("read_replicas", 0))
+        total = c.replicas + r
+        need = math.ceil(total * u / target)
+        if need > total:
+            parts.append(f"add {need - total} read replica{'s' if need - total > 1 else ''} "
+                         f"(reads spread over {need} copies reach utilisation {target})"
+                         " if the load is mostly reads; otherwise shard or use a bigger tier")
+        upstream_cache = any(e.target == c.id and design.component(e.source).type == "cache"
+                             for e in design.edges)
+        if upstream_cache:
+            parts.append("raise the cache hit ratio (a longer TTL or a bigger cache)")
+        elif not any(x.type == "cache" for x in design.components):
+            parts.append("put a cache in front of it for reads")
+        return "; ".join(parts)
+    if c.type == "queue":
+        return "add partitions/replicas to the queue or raise its concurrency"
+    need = math.ceil(c.replicas * u / target)
+    add = max(1, need - c.replicas)
+    s = f"add {add} replica{'s' if add > 1 else ''} (to {c.replicas + add}) to reach utilisation {target}"
+    if c.type in ("cache", "cdn"):
+        pass
+    elif c.tier in ("small", "medium", "large"):
+        s += " or move to a larger tier"
+    if c.type == "service" and any(e.source == c.id and design.component(e.target).type ==
+                                   "database" for e in design.edges) and not any(
+            x.type == "cache" for x in design.components):
+        s += "; a cache would also cut its database calls"
+    return s

@@ -1,0 +1,83 @@
+"""Simulation runs and grade reports: durable job rows, the source of truth for their Huey jobs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sdc.extensions import db
+from sdc.models.base import created_at, updated_at, uuid_pk
+from sdc.models.project import Version
+from sdc.models.user import User
+
+JOB_STATES = ("pending", "running", "completed", "failed")
+
+
+class SimulationRun(db.Model):
+    __tablename__ = "simulation_runs"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    baseline_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("simulation_runs.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True, nullable=False)
+    engine: Mapped[str] = mapped_column(String(16), default="des", nullable=False)
+    engine_version: Mapped[str] = mapped_column(String(32), nullable=False)
+    seed: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Snapshot of what was simulated: later edits to the version never change this run.
+    input_snapshot: Mapped[dict] = mapped_column(JSON, nullable=False)
+    input_hash: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    failures: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    version: Mapped[Version] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class GradeReport(db.Model):
+    __tablename__ = "grade_reports"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True, nullable=False)
+    rubric_version: Mapped[str | None] = mapped_column(String(32))
+    input_snapshot: Mapped[dict] = mapped_column(JSON, nullable=False)
+    input_hash: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    overall_score: Mapped[float | None] = mapped_column(Float)
+    report: Mapped[dict | None] = mapped_column(JSON)
+    ai_summary: Mapped[dict | None] = mapped_column(JSON)
+    ai_provider: Mapped[str | None] = mapped_column(String(40))
+    ai_model: Mapped[str | None] = mapped_column(String(120))
+    error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    version: Mapped[Version] = relationship()
+    user: Mapped[User] = relationship()

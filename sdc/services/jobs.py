@@ -1,0 +1,224 @@
+"""What simulation runs and grade reports share as durable jobs.
+
+The database row is the source of truth; the Huey message carries only its id. A job is
+enqueued after its row is committed; if the queue is unreachable the row simply stays
+``pending`` with ``enqueued_at`` unset and the reaper enqueues it later. A worker claims a row
+with a guarded UPDATE, so a duplicate message (re-enqueue, retry) does nothing once the job is
+done, and a job whose worker died is re-enqueued by the reaper a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from sdc.extensions import db
+from sdc.models import utcnow
+from sdc.services import telemetry
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("pending", "running")
+DONE = ("completed", "failed")
+ERROR_MAX = 2000
+
+
+def canonical_hash(payload: object) -> str:
+    """SHA-256 of canonical JSON: equal inputs give equal hashes on every machine."""
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def settings():
+    return current_app.config["SDC_SETTINGS"]
+
+
+def check_limits(model, user_id, noun: str) -> None:
+    """Refuse a new job past the per-user limits (``RUNS_CONCURRENT`` queued or running at
+    once, ``RUNS_PER_MINUTE`` started per minute); ``noun`` names the jobs in the message."""
+    from sdc.services import RateLimited
+
+    cfg = settings()
+    active = db.session.scalar(
+        select(func.count()).select_from(model).where(model.user_id == user_id, model.status.in_(ACTIVE))
+    )
+    if active >= cfg.runs_concurrent:
+        raise RateLimited(
+            f"You already have {active} {noun} queued or running (the limit is {cfg.runs_concurrent}). "
+            "Wait for one to finish, then try again."
+        )
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(model)
+        .where(model.user_id == user_id, model.created_at > utcnow() - timedelta(minutes=1))
+    )
+    if recent >= cfg.runs_per_minute:
+        raise RateLimited(
+            f"You started {recent} {noun} in the last minute (the limit is {cfg.runs_per_minute}). "
+            "Wait a minute, then try again."
+        )
+
+
+def enqueue(model, job_id, send: Callable[[str], object]) -> bool:
+    """Send ``job_id`` to the queue and stamp ``enqueued_at``; False when the queue is down.
+
+    Call with no transaction open on the session (SQLite holds its write lock for the whole
+    transaction, and in immediate mode the job runs inside ``send``).
+    """
+    try:
+        send(str(job_id))
+    except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError, ...
+        log.warning(
+            "queue unavailable, %s %s stays pending for the reaper: %s",
+            model.__tablename__,
+            job_id,
+            exc,
+        )
+        db.session.rollback()
+        telemetry.record_job(
+            "queue_down", telemetry.job_type_of(model), job_id, error=error_text(exc)
+        )
+        return False
+    db.session.execute(
+        update(model)
+        .where(model.id == job_id, model.enqueued_at.is_(None))
+        .values(enqueued_at=utcnow())
+    )
+    db.session.commit()
+    telemetry.record_job("enqueued", telemetry.job_type_of(model), job_id)
+    return True
+
+
+def claim(model, job_id) -> int | None:
+    """Mark the job running for one more attempt; returns that attempt number, or None when the
+    job is finished or missing (a duplicate message then does nothing)."""
+    row = db.session.execute(select(model.status, model.attempts).where(model.id == job_id)).first()
+    db.session.commit()
+    if row is None or row.status in DONE:
+        return None
+    attempt = row.attempts + 1
+    now = utcnow()
+    claimed = db.session.execute(
+        update(model)
+        .where(model.id == job_id, model.status.in_(ACTIVE), model.attempts == row.attempts)
+        .values(
+            status="running",
+            attempts=attempt,
+            started_at=now,
+            updated_at=now,
+            progress=0.0,
+            enqueued_at=model.enqueued_at if model.enqueued_at is not None else now,
+        )
+    ).rowcount
+    db.session.commit()
+    return attempt if claimed else None
+
+
+def finish(model, job_id, attempt: int, **values) -> bool:
+    """Store the outcome of ``attempt`` unless the job already finished or moved on."""
+    values.setdefault("finished_at", utcnow())
+    done = db.session.execute(
+        update(model)
+        .where(model.id == job_id, model.status == "running", model.attempts == attempt)
+        .values(**values)
+    ).rowcount
+    db.session.commit()
+    return bool(done)
+
+
+def progress_reporter(
+    model, job_id, attempt: int, min_interval_s: float = 0.5
+) -> Callable[[float], None]:
+    """A callback storing progress at most every ``min_interval_s``; it also serves as the
+    heartbeat the reaper reads (``updated_at``)."""
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] < min_interval_s:
+            return
+        last[0] = now
+        db.session.execute(
+            update(model)
+            .where(model.id == job_id, model.status == "running", model.attempts == attempt)
+            .values(progress=max(0.0, min(1.0, float(fraction))), updated_at=utcnow())
+        )
+        db.session.commit()
+
+    return report
+
+
+def reap(model, send: Callable[[str], object], *, now=None) -> dict:
+    """Re-enqueue jobs that never reached the queue or whose worker stopped responding.
+
+    A job is stuck when it is pending and was never enqueued, pending in the queue for longer
+    than ``RUN_TIMEOUT_S``, or running without a heartbeat for that long. After
+    ``RUN_MAX_ATTEMPTS`` attempts it is marked failed with the reason instead.
+    """
+    cfg = settings()
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=cfg.run_timeout_s)
+    stuck = db.session.scalars(
+        select(model)
+        .where(
+            or_(
+                (model.status == "pending") & model.enqueued_at.is_(None),
+                (model.status == "pending") & (model.enqueued_at < cutoff),
+                (model.status == "running") & (model.updated_at < cutoff),
+            )
+        )
+        .limit(500)
+    ).all()
+    counts = {"requeued": 0, "failed": 0, "queue_down": 0}
+    plan = [(row.id, row.status, row.attempts) for row in stuck]
+    db.session.commit()
+    for job_id, status, attempts in plan:
+        if attempts >= cfg.run_max_attempts:
+            done = db.session.execute(
+                update(model)
+                .where(model.id == job_id, model.status == status, model.attempts == attempts)
+                .values(
+                    status="failed",
+                    finished_at=now,
+                    error=f"Gave up after {attempts} attempts: the worker stopped responding each time "
+                    f"(no progress for {cfg.run_timeout_s} s).",
+                )
+            ).rowcount
+            db.session.commit()
+            counts["failed"] += done
+            if done:
+                telemetry.record_job(
+                    "failed",
+                    telemetry.job_type_of(model),
+                    job_id,
+                    attempt=attempts,
+                    error="reaper gave up after the last attempt",
+                )
+            continue
+        # Back to pending and out of the queue's books, then send it again.
+        db.session.execute(
+            update(model)
+            .where(model.id == job_id, model.status == status, model.attempts == attempts)
+            .values(status="pending", enqueued_at=None, updated_at=now)
+        )
+        db.session.commit()
+        telemetry.record_job(
+            "reaped", telemetry.job_type_of(model), job_id, attempt=attempts, error=f"was {status}"
+        )
+        if enqueue(model, job_id, send):
+            counts["requeued"] += 1
+        else:
+            counts["queue_down"] += 1
+    return counts
+
+
+def error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text[:ERROR_MAX]

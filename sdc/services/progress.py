@@ -1,0 +1,277 @@
+"""A user's progress: recent projects with their latest verdict and score, the score trend
+across graded versions, per-category strengths and weaknesses, and activity counts.
+
+``dashboard(user)`` runs a fixed number of queries whatever the amount of data (no N+1):
+projects (2), their latest runs (1), their latest grades (1), the grade history (1), counts (1)
+and, when suggestions are due, the catalog (1). Scores are 0-100; the trend is oldest first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import func, select
+
+from sdc.core.catalog import DIFFICULTIES
+from sdc.extensions import db
+from sdc.models import GradeReport, Project, Scenario, SimulationRun, User, Version
+from sdc.models.base import as_utc
+from sdc.services.policy import owned_by
+from sdc.services.projects import recent_projects
+from sdc.services.runs import verdict
+
+RECENT_PROJECTS = 8
+TREND_MAX_GRADES = 200
+WEAK_BELOW = 70.0  # a category scoring under this is worth practising
+RECENT_WINDOW = 3  # a category's current level: the mean of its last few grades
+
+# The rubric categories (sdc.core.grading.rubric) and the requirement checks that exercise them:
+# a scenario whose good answer needs these checks is the practice suggested for that category.
+CATEGORY_CHECKS = {
+    "requirements-estimation": ("notes-estimate", "notes-sections"),
+    "high-level-architecture": ("entry-router", "read-reaches", "write-reaches"),
+    "data-model-access-patterns": ("read-replicas", "write-reaches", "read-cache"),
+    "scalability": ("read-cache", "read-replicas", "surge"),
+    "reliability-fault-tolerance": ("multi-az", "survives-az-down", "no-spof"),
+    "bottleneck-identification": ("latency-slo", "surge", "read-replicas"),
+    "trade-off-reasoning": ("async-write", "multi-az", "read-cache"),
+}
+
+
+def _latest_per_project(model, project_ids, *columns, where=()):
+    """The newest row of ``model`` (a job on a version) per project, in one query."""
+    if not project_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=Version.project_id, order_by=model.created_at.desc())
+        .label("rank")
+    )
+    sq = (
+        select(
+            Version.project_id.label("project_id"),
+            Version.number.label("version_number"),
+            *columns,
+            rank,
+        )
+        .join(Version, Version.id == model.version_id)
+        .where(Version.project_id.in_(project_ids), *where)
+        .subquery()
+    )
+    rows = db.session.execute(select(sq).where(sq.c.rank == 1)).mappings().all()
+    return {r["project_id"]: r for r in rows}
+
+
+def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]:
+    """Recent projects, each with the verdict of its latest run (on any of its versions) and
+    the score of its latest completed grade (None when there is none)."""
+    items = recent_projects(user, limit)
+    project_ids = [i["project"].id for i in items]
+    runs = _latest_per_project(
+        SimulationRun,
+        project_ids,
+        SimulationRun.id.label("run_id"),
+        SimulationRun.status.label("status"),
+        SimulationRun.result["metrics"].label("metrics"),
+        where=(SimulationRun.baseline_run_id.is_(None),),
+    )
+    grades = _latest_per_project(
+        GradeReport,
+        project_ids,
+        GradeReport.id.label("grade_id"),
+        GradeReport.overall_score.label("score"),
+        where=(GradeReport.status == "completed",),
+    )
+    for item in items:
+        pid = item["project"].id
+        run, grade = runs.get(pid), grades.get(pid)
+        item["run"] = None
+        if run is not None:
+            result = {"metrics": run["metrics"]} if run["metrics"] else None
+            item["run"] = {
+                "id": run["run_id"],
+                "status": run["status"],
+                "version_number": run["version_number"],
+                "verdict": verdict(result, item["project"].scenario.slos)["overall"]
+                if run["status"] == "completed"
+                else None,
+            }
+        item["grade"] = (
+            {
+                "id": grade["grade_id"],
+                "score": grade["score"],
+                "version_number": grade["version_number"],
+            }
+            if grade is not None
+            else None
+        )
+    return items
+
+
+def grade_history(user: User, limit: int = TREND_MAX_GRADES) -> list[dict]:
+    """Completed grades of the user's projects, oldest first (the newest ``limit``), with the
+    category scores taken out of the report in SQL (reports are large)."""
+    rows = db.session.execute(
+        select(
+            GradeReport.id,
+            GradeReport.version_id,
+            GradeReport.overall_score,
+            GradeReport.finished_at,
+            GradeReport.created_at,
+            GradeReport.report["categories"].label("categories"),
+            Version.number,
+            Project.id.label("project_id"),
+            Project.title,
+        )
+        .join(Version, Version.id == GradeReport.version_id)
+        .join(Project, Project.id == Version.project_id)
+        # The user's own practice: projects shared with them do not move their trend.
+        .where(owned_by(user), GradeReport.status == "completed")
+        .order_by(GradeReport.created_at.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for r in reversed(rows):
+        cats = r.categories if isinstance(r.categories, list) else []
+        out.append(
+            {
+                "grade_id": r.id,
+                "version_id": r.version_id,
+                "version_number": r.number,
+                "project_id": r.project_id,
+                "project_title": r.title,
+                "score": float(r.overall_score) if r.overall_score is not None else None,
+                "at": as_utc(r.finished_at or r.created_at),
+                "categories": {
+                    c["key"]: {"title": c.get("title", c["key"]), "score": float(c["score"])}
+                    for c in cats
+                    if isinstance(c, dict) and "key" in c and c.get("score") is not None
+                },
+            }
+        )
+    return out
+
+
+def trend(history: list[dict]) -> dict:
+    """One point per graded version (its latest grade), in the order they were graded.
+
+    Returns ``{"points": [...], "first", "last", "best", "change"}``; ``change`` is last minus
+    first (None with fewer than two points).
+    """
+    latest: dict[uuid.UUID, dict] = {}
+    for h in history:  # oldest first: a regrade replaces the version's earlier grade
+        if h["score"] is not None:
+            latest.pop(h["version_id"], None)
+            latest[h["version_id"]] = h
+    points = [
+        {
+            "label": f"{h['project_title']} v{h['version_number']}",
+            "score": h["score"],
+            "grade_id": h["grade_id"],
+            "at": h["at"],
+        }
+        for h in sorted(latest.values(), key=lambda h: h["at"])
+    ]
+    if not points:
+        return {"points": [], "first": None, "last": None, "best": None, "change": None}
+    first, last = points[0]["score"], points[-1]["score"]
+    return {
+        "points": points,
+        "first": first,
+        "last": last,
+        "best": max(p["score"] for p in points),
+        "change": round(last - first, 1) if len(points) > 1 else None,
+    }
+
+
+def category_progress(history: list[dict]) -> list[dict]:
+    """Each rubric category across the user's grades: the current level (mean of the last
+    ``RECENT_WINDOW`` grades), the first and the latest score, sorted weakest first."""
+    series: dict[str, list[float]] = defaultdict(list)
+    titles: dict[str, str] = {}
+    for h in history:
+        for key, cat in h["categories"].items():
+            series[key].append(cat["score"])
+            titles[key] = cat["title"]
+    out = []
+    for key, scores in series.items():
+        recent = scores[-RECENT_WINDOW:]
+        level = round(sum(recent) / len(recent), 1)
+        out.append(
+            {
+                "key": key,
+                "title": titles[key],
+                "level": level,
+                "first": scores[0],
+                "latest": scores[-1],
+                "change": round(scores[-1] - scores[0], 1) if len(scores) > 1 else None,
+                "grades": len(scores),
+            }
+        )
+    out.sort(key=lambda c: (c["level"], c["key"]))
+    weak = [c for c in out if c["level"] < WEAK_BELOW][:2]
+    for c in out:
+        c["weak"] = c in weak
+    return out
+
+
+def suggest_scenario(
+    category_key: str, scenarios: list[Scenario], *, level: str | None = None, tried=()
+) -> Scenario | None:
+    """The scenario whose requirements exercise ``category_key`` most, preferring the user's
+    level (or the easiest) and scenarios not tried yet."""
+    wanted = CATEGORY_CHECKS.get(category_key, ())
+    if not wanted or not scenarios:
+        return None
+    order = {d: i for i, d in enumerate(DIFFICULTIES)}
+    target = order.get(level, 0)
+
+    def rank(s: Scenario):
+        checks = [r.get("check", {}).get("type") for r in s.requirements or []]
+        hits = sum(checks.count(w) for w in wanted)
+        return (-hits, s.slug in tried, abs(order.get(s.difficulty, 0) - target), s.title)
+
+    best = min(scenarios, key=rank)
+    return best
+
+
+def counts(user: User) -> dict:
+    """Runs, failure drills and completed grades the user has started (one query)."""
+
+    def count(model, *where):
+        return (
+            select(func.count()).select_from(model).where(model.user_id == user.id, *where)
+        ).scalar_subquery()
+
+    row = db.session.execute(
+        select(
+            count(SimulationRun, SimulationRun.baseline_run_id.is_(None)),
+            count(SimulationRun, SimulationRun.baseline_run_id.is_not(None)),
+            count(GradeReport, GradeReport.status == "completed"),
+        )
+    ).one()
+    return {"runs": row[0], "failure_drills": row[1], "grades": row[2]}
+
+
+def dashboard(user: User) -> dict:
+    """Everything the dashboard shows, in a fixed number of queries."""
+    projects = recent_with_outcomes(user)
+    history = grade_history(user)
+    categories = category_progress(history)
+    # The catalog is needed only for suggestions (weak categories) and a new user's picks.
+    needed = not projects or any(c["weak"] for c in categories)
+    scenarios = list(db.session.scalars(select(Scenario))) if needed else []
+    level = (user.profile or {}).get("level")
+    tried = {p["project"].scenario.slug for p in projects}
+    for c in categories:
+        c["suggestion"] = (
+            suggest_scenario(c["key"], scenarios, level=level, tried=tried) if c["weak"] else None
+        )
+    return {
+        "projects": projects,
+        "trend": trend(history),
+        "categories": categories,
+        "counts": counts(user),
+        "scenarios": scenarios,
+    }

@@ -1,0 +1,346 @@
+"""Simulation runs: start (snapshot + enqueue), execute (in the worker), look up, judge vs SLOs.
+
+A run keeps a snapshot of the design and traffic it simulated, the seed and the engine version,
+so editing the version later never changes an old result. Runs of one version share a seed by
+default: the simulator uses common random numbers, so two runs differ only by what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from sdc.core.simulation import (
+    ENGINE_VERSION,
+    InvalidDesign,
+    simulate,
+    validate_design,
+    validate_failure,
+)
+from sdc.extensions import db
+from sdc.models import Project, SimulationRun, User, Version
+from sdc.services import NotFound, ServiceError, jobs, policy
+from sdc.services.projects import visible_to
+from sdc.services.versions import version_by_id_for
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("des", "analytic")
+DEFAULT_ENGINE = "des"
+DEFAULT_SEED = 1
+MAX_FAILURES = 5
+
+
+class RunRefused(ServiceError):
+    """The run cannot start; ``problems`` lists ``{path, message}`` from the simulator."""
+
+    status = 422
+
+    def __init__(self, message: str, problems: list | None = None, field: str | None = None):
+        super().__init__(message, field)
+        self.problems = problems or []
+
+
+def _send(run_id: str) -> None:
+    from tasks.simulation import run_simulation
+
+    run_simulation(run_id)
+
+
+def start_run(
+    user: User,
+    version_id: uuid.UUID,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    seed: int | None = None,
+    failures: list[dict] | None = None,
+    baseline_run_id: uuid.UUID | None = None,
+) -> tuple[SimulationRun, bool]:
+    """Create a pending run of the version as it is now and enqueue it.
+
+    Returns ``(run, created)``; when an identical run (same version and inputs) is already
+    pending or running, that run is returned with ``created=False`` (a double click starts one
+    run). Failure runs reuse the baseline run's snapshot and seed, so the difference between the
+    two is the failure alone. Raises RunRefused (422) for an invalid design or failure and
+    RateLimited (429) past the per-user limits.
+    """
+    if engine not in ENGINES:
+        raise RunRefused(f"Unknown engine {engine!r}: choose des or analytic.", field="engine")
+    baseline = None
+    if baseline_run_id is not None:
+        baseline = get_run_for(user, baseline_run_id)
+        version = baseline.version
+        snapshot = baseline.input_snapshot
+        seed = baseline.seed
+        engine = "des"
+    else:
+        version = version_by_id_for(user, version_id)
+        snapshot = {"design": version.document(), "scenario_slug": version.project.scenario.slug}
+    policy.require(user, "run", version.project, "version")
+    seed = DEFAULT_SEED if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise RunRefused("The seed must be a whole number between 0 and 2147483647.", field="seed")
+    failures = list(failures or [])
+    if len(failures) > MAX_FAILURES:
+        raise RunRefused(
+            f"At most {MAX_FAILURES} failures can be injected in one run.", field="failures"
+        )
+    if failures and engine != "des":
+        raise RunRefused("Failure injection needs the des engine.", field="engine")
+
+    validation = validate_design(snapshot["design"])
+    if not validation.ok:
+        problems = [p.to_dict() for p in validation.problems]
+        raise RunRefused(
+            "Fix the design before running it: "
+            + problems[0]["path"]
+            + ": "
+            + problems[0]["message"],
+            problems,
+        )
+    failure_problems = [
+        p.to_dict()
+        for i, f in enumerate(failures)
+        for p in validate_failure(f, validation.design, f"failures[{i}]")
+    ]
+    if failure_problems:
+        first = failure_problems[0]
+        raise RunRefused(f"{first['path']}: {first['message']}", failure_problems, field="failures")
+
+    input_hash = jobs.canonical_hash(
+        {
+            "snapshot": snapshot,
+            "engine": engine,
+            "seed": seed,
+            "failures": failures,
+            "engine_version": ENGINE_VERSION,
+        }
+    )
+    in_flight = db.session.scalar(
+        select(SimulationRun).where(
+            SimulationRun.version_id == version.id,
+            SimulationRun.input_hash == input_hash,
+            SimulationRun.status.in_(jobs.ACTIVE),
+        )
+    )
+    if in_flight is not None:
+        return in_flight, False
+    jobs.check_limits(SimulationRun, user.id, "simulations")
+
+    run_id = uuid.uuid4()
+    db.session.add(
+        SimulationRun(
+            id=run_id,
+            version_id=version.id,
+            user_id=user.id,
+            baseline_run_id=baseline.id if baseline else None,
+            status="pending",
+            engine=engine,
+            engine_version=ENGINE_VERSION,
+            seed=seed,
+            input_snapshot=snapshot,
+            input_hash=input_hash,
+            failures=failures,
+        )
+    )
+    db.session.commit()
+    jobs.enqueue(SimulationRun, run_id, _send)
+    run = db.session.get(SimulationRun, run_id)
+    db.session.refresh(run)
+    return run, True
+
+
+def execute_run(run_id: uuid.UUID) -> str:
+    """Run the simulation for a claimed run (the worker's side). Idempotent: a run that is
+    already completed or failed is left alone. Returns the final status or "skipped"."""
+    attempt = jobs.claim(SimulationRun, run_id)
+    if attempt is None:
+        return "skipped"
+    run = db.session.get(SimulationRun, run_id)
+    snapshot, engine, seed, failures = (
+        run.input_snapshot,
+        run.engine,
+        run.seed,
+        list(run.failures or []),
+    )
+    db.session.commit()  # release the read transaction before a long computation
+    report = jobs.progress_reporter(SimulationRun, run_id, attempt)
+    try:
+        result = simulate(
+            snapshot["design"], engine=engine, seed=seed, failures=failures or None, progress=report
+        )
+    except InvalidDesign as exc:
+        reasons = "; ".join(f"{p.path}: {p.message}" for p in exc.problems[:10])
+        jobs.finish(
+            SimulationRun,
+            run_id,
+            attempt,
+            status="failed",
+            error=f"The design could not be simulated: {reasons}"[: jobs.ERROR_MAX],
+        )
+        return "failed"
+    except Exception as exc:  # the engine failing must give a failed run, never a stuck one
+        log.exception("simulation %s failed", run_id)
+        jobs.finish(
+            SimulationRun,
+            run_id,
+            attempt,
+            status="failed",
+            error=f"The simulator stopped with an error ({jobs.error_text(exc)}).",
+        )
+        return "failed"
+    jobs.finish(
+        SimulationRun, run_id, attempt, status="completed", result=result, progress=1.0, error=None
+    )
+    return "completed"
+
+
+def reap_stuck_runs() -> dict:
+    return jobs.reap(SimulationRun, _send)
+
+
+def get_run_for(user: User, run_id: uuid.UUID) -> SimulationRun:
+    """The run with its version, project and scenario, or NotFound for anyone who may not see it."""
+    run = db.session.scalar(
+        select(SimulationRun)
+        .join(Version, Version.id == SimulationRun.version_id)
+        .join(Project, Project.id == Version.project_id)
+        .where(SimulationRun.id == run_id, visible_to(user))
+        .options(
+            joinedload(SimulationRun.version)
+            .joinedload(Version.project)
+            .joinedload(Project.scenario)
+        )
+    )
+    if run is None:
+        raise NotFound("No such run.")
+    return run
+
+
+def failure_runs_of(baseline: SimulationRun) -> list[SimulationRun]:
+    return list(
+        db.session.scalars(
+            select(SimulationRun)
+            .where(SimulationRun.baseline_run_id == baseline.id)
+            .order_by(SimulationRun.created_at.desc())
+        )
+    )
+
+
+def latest_runs(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, SimulationRun]:
+    """The newest baseline (no failure) run per version, in one query."""
+    if not version_ids:
+        return {}
+    rows = db.session.scalars(
+        select(SimulationRun)
+        .where(SimulationRun.version_id.in_(version_ids), SimulationRun.baseline_run_id.is_(None))
+        .order_by(SimulationRun.created_at.desc())
+    )
+    latest: dict[uuid.UUID, SimulationRun] = {}
+    for run in rows:
+        latest.setdefault(run.version_id, run)
+    return latest
+
+
+def verdict(result: dict | None, slos: dict) -> dict:
+    """Judge a result against the scenario's SLOs.
+
+    Each check is ``met``, ``missed`` (with how much) or ``too-close`` when the SLO lies inside
+    the result's 95% confidence interval. ``overall`` is ``met`` only when all are met.
+    """
+    if not result:
+        return {"overall": "unknown", "checks": []}
+    metrics = result.get("metrics", {})
+    checks = []
+    for key, label in (("p95_ms", "p95 latency"), ("p99_ms", "p99 latency")):
+        target = slos.get(key)
+        value = metrics.get(key)
+        if target is None:
+            continue
+        if value is None:
+            checks.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "target": target,
+                    "value": None,
+                    "status": "missed" if metrics.get("saturated") else "unknown",
+                    "detail": metrics.get("withheld", {}).get(key)
+                    if isinstance(metrics.get("withheld"), dict)
+                    else "not enough completed requests to estimate it",
+                }
+            )
+            continue
+        ci = metrics.get(f"{key}_ci")
+        if ci and ci[0] is not None and ci[1] is not None and ci[0] <= target <= ci[1]:
+            status, detail = (
+                "too-close",
+                f"{value:.0f} ms; the 95% interval {ci[0]:.0f}-{ci[1]:.0f} ms contains the {target} ms target",
+            )
+        elif value <= target:
+            status, detail = "met", f"{value:.0f} ms against a {target} ms target"
+        else:
+            status, detail = (
+                "missed",
+                f"{value:.0f} ms is {value - target:.0f} ms ({(value / target - 1) * 100:.0f}%) over the {target} ms target",
+            )
+        checks.append(
+            {
+                "key": key,
+                "label": label,
+                "target": target,
+                "value": value,
+                "status": status,
+                "detail": detail,
+            }
+        )
+    max_err = slos.get("max_error_rate")
+    err = metrics.get("error_rate")
+    if max_err is not None and err is not None:
+        status = "met" if err <= max_err else "missed"
+        detail = f"{err * 100:.2f}% of requests failed (budget {max_err * 100:.2f}%)"
+        checks.append(
+            {
+                "key": "error_rate",
+                "label": "error rate",
+                "target": max_err,
+                "value": err,
+                "status": status,
+                "detail": detail,
+            }
+        )
+    statuses = {c["status"] for c in checks}
+    overall = (
+        "missed"
+        if "missed" in statuses
+        else "too-close"
+        if statuses & {"too-close", "unknown"}
+        else "met"
+    )
+    return {"overall": overall, "checks": checks}
+
+
+def describe(run: SimulationRun) -> dict:
+    """The run as JSON: metadata plus the ``sdc-result/1`` document."""
+    return {
+        "id": str(run.id),
+        "version_id": str(run.version_id),
+        "baseline_run_id": str(run.baseline_run_id) if run.baseline_run_id else None,
+        "status": run.status,
+        "progress": run.progress,
+        "engine": run.engine,
+        "engine_version": run.engine_version,
+        "seed": run.seed,
+        "input_hash": run.input_hash,
+        "failures": run.failures,
+        "attempts": run.attempts,
+        "error": run.error,
+        "queued": run.enqueued_at is not None,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "result": run.result,
+    }

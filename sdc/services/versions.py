@@ -1,0 +1,398 @@
+"""Versions: ownership-checked lookup, edits under optimistic locking, undo/redo, import.
+
+Every mutation names the revision the caller loaded. It is applied only if the version is
+still at that revision (checked again inside the UPDATE, so two processes racing cannot both
+win); otherwise ``StaleRevision`` (409) and nothing changes. A design edit is applied to a
+copy, validated, and refused (``InvalidEdit``, 422) with the stored design untouched when the
+result would be invalid: the stored design is always a valid ``sdc-design/1`` document.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import contains_eager, joinedload
+
+from sdc.core import design_ops
+from sdc.core.design_ops import EditError
+from sdc.core.simulation import validate_design, validate_traffic
+from sdc.extensions import db
+from sdc.models import Project, User, Version, VersionHistory, utcnow
+from sdc.models.history import REDO, UNDO
+from sdc.services import Conflict, NotFound, ServiceError, audit, policy
+from sdc.services.projects import visible_to
+
+HISTORY_DEPTH = 50  # undo steps kept per version (the product promises at least 20)
+
+
+class InvalidEdit(ServiceError):
+    """The edit would make the document invalid; ``problems`` lists ``{path, message}``."""
+
+    status = 422
+
+    def __init__(self, message: str, field: str | None = None, problems: list | None = None):
+        super().__init__(message, field)
+        self.problems = problems or [{"path": field or "", "message": message}]
+
+
+class StaleRevision(Conflict):
+    """The version changed since the caller loaded it; ``current`` is its revision now and
+    ``changed_by`` the email of whoever else made the latest change (None if it was you)."""
+
+    def __init__(self, current: int, changed_by: str | None = None):
+        where = f"by {changed_by}" if changed_by else "in another tab or by another client"
+        super().__init__(f"This version was changed {where} since you loaded it.")
+        self.current = current
+        self.changed_by = changed_by
+
+
+def _stale(version: Version, user: User | None = None) -> StaleRevision:
+    editor = version.last_editor if version.last_editor_id else None
+    by = editor.email if editor is not None and (user is None or editor.id != user.id) else None
+    return StaleRevision(version.revision, by)
+
+
+def get_version_for(
+    user: User, project_id: uuid.UUID, version_id: uuid.UUID, *, write: bool = False
+) -> Version:
+    """The version with its project and scenario in one query, or NotFound.
+
+    ``write`` is for callers about to mutate: the row is locked (``FOR UPDATE`` where the
+    database supports it) for the rest of the transaction, and the caller must be allowed to
+    edit (``policy``: a viewer gets Forbidden, 403).
+    """
+    stmt = (
+        select(Version)
+        .join(Project, Project.id == Version.project_id)
+        .where(Version.id == version_id, Version.project_id == project_id, visible_to(user))
+        .options(contains_eager(Version.project).joinedload(Project.scenario))
+    )
+    if write and db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Version)
+    version = db.session.scalar(stmt)
+    if version is None:
+        raise NotFound("No such version.")
+    if write:
+        policy.require(user, "edit", version.project, "version")
+    return version
+
+
+def history_depth(version_id: uuid.UUID) -> dict[str, int]:
+    """How many undo and redo steps are available: ``{"undo": n, "redo": m}``."""
+    rows = db.session.execute(
+        select(VersionHistory.stack, func.count())
+        .where(VersionHistory.version_id == version_id)
+        .group_by(VersionHistory.stack)
+    ).all()
+    counts = {UNDO: 0, REDO: 0}
+    counts.update({stack: n for stack, n in rows})
+    return counts
+
+
+def problem_field(path: str) -> str:
+    """The input name for a document path: ``components[2].params.hit_ratio`` -> hit_ratio."""
+    last = path.rsplit(".", 1)[-1] if path else ""
+    if "[" in last:
+        last = last.split("[", 1)[0]
+    return last
+
+
+def _humanise(field: str) -> str:
+    return field.replace("_", " ").capitalize() if field else ""
+
+
+def _problems_error(problems, fallback: str = "The design") -> InvalidEdit:
+    items = [{"path": p.path, "message": p.message} for p in problems]
+    first = problems[0]
+    field = problem_field(first.path)
+    label = _humanise(field) or fallback
+    message = f"{label} {first.message}" if not first.message[:1].isupper() else first.message
+    if len(items) > 1:
+        message += f" (and {len(items) - 1} more problem{'s' if len(items) > 2 else ''})"
+    return InvalidEdit(message, field or None, items)
+
+
+def validation_of(version: Version):
+    """Validation (problems and warnings) of the version's design."""
+    return validate_design(version.design)
+
+
+def _commit(
+    version: Version,
+    revision: int,
+    label: str,
+    *,
+    design: dict | None = None,
+    traffic: dict | None = None,
+    notes: str | None = None,
+    record: bool = True,
+    force: bool = False,
+    editor: User | None = None,
+) -> Version:
+    """Write the new state if the version is still at ``revision``; push an undo step."""
+    if version.revision != revision:
+        raise StaleRevision(version.revision)
+    values: dict = {}
+    if design is not None and design != version.design:
+        values["design"] = design
+    if traffic is not None and traffic != version.traffic:
+        values["traffic"] = traffic
+    if notes is not None and notes != version.notes:
+        values["notes"] = notes
+    if not values and not force:
+        return version  # nothing changed: no new revision, no history step
+    now = utcnow()
+    if record and ("design" in values or "traffic" in values):
+        db.session.add(
+            VersionHistory(
+                version_id=version.id,
+                stack=UNDO,
+                label=label[:200],
+                design=copy.deepcopy(version.design),
+                traffic=copy.deepcopy(version.traffic),
+            )
+        )
+        db.session.execute(
+            delete(VersionHistory).where(
+                VersionHistory.version_id == version.id, VersionHistory.stack == REDO
+            )
+        )
+        db.session.flush()
+        _prune(version.id)
+    result = db.session.execute(
+        update(Version)
+        .where(Version.id == version.id, Version.revision == revision)
+        .values(
+            **values,
+            revision=revision + 1,
+            updated_at=now,
+            last_editor_id=editor.id if editor is not None else version.last_editor_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        current = db.session.scalar(select(Version.revision).where(Version.id == version.id))
+        raise StaleRevision(current or revision)
+    db.session.execute(
+        update(Project)
+        .where(Project.id == version.project_id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if "design" in values:
+        _audit_removed_components(version, values["design"], label)
+    db.session.commit()
+    return version
+
+
+def _audit_removed_components(version: Version, new_design: dict, label: str) -> None:
+    """One audit row per component that this change removes (commits with the change)."""
+    kept = {c.get("id") for c in new_design.get("components", [])}
+    for comp in version.design.get("components", []):
+        if comp.get("id") not in kept:
+            audit.record(
+                audit.COMPONENT_REMOVED,
+                "version",
+                version.id,
+                detail={
+                    "project_id": str(version.project_id),
+                    "component": comp.get("id"),
+                    "type": comp.get("type"),
+                    "label": comp.get("label"),
+                    "change": label,
+                },
+                in_transaction=True,
+            )
+
+
+def _prune(version_id: uuid.UUID) -> None:
+    keep = select(VersionHistory.id).where(
+        VersionHistory.version_id == version_id, VersionHistory.stack == UNDO
+    ).order_by(VersionHistory.id.desc()).limit(HISTORY_DEPTH)
+    ids = list(db.session.scalars(keep))
+    if len(ids) >= HISTORY_DEPTH:
+        db.session.execute(
+            delete(VersionHistory).where(
+                VersionHistory.version_id == version_id,
+                VersionHistory.stack == UNDO,
+                VersionHistory.id < min(ids),
+            )
+        )
+
+
+def edit_design(
+    user: User,
+    project_id: uuid.UUID,
+    version_id: uuid.UUID,
+    revision: int,
+    label: str,
+    edit: Callable[[dict], dict],
+) -> Version:
+    """Apply ``edit`` (a pure function of the design, see ``sdc.core.design_ops``).
+
+    Raises NotFound, StaleRevision (409), or InvalidEdit (422) naming the field; on any
+    error the stored design is unchanged.
+    """
+    version = get_version_for(user, project_id, version_id, write=True)
+    if version.revision != revision:
+        db.session.rollback()
+        raise _stale(version, user)
+    try:
+        design = edit(copy.deepcopy(version.design))
+        design_ops.check_limits(design)
+    except EditError as exc:
+        db.session.rollback()
+        raise InvalidEdit(exc.message, exc.field) from None
+    result = validate_design(design)
+    if not result.ok:
+        db.session.rollback()
+        raise _problems_error(result.problems)
+    if design == version.design:
+        return _unchanged(version)
+    return _commit(version, revision, label, design=design, editor=user)
+
+
+def _unchanged(version: Version) -> Version:
+    # Autosave sends the same form again (on input, then on change): a save that changes
+    # nothing makes no new revision and no undo step.
+    db.session.rollback()
+    return version
+
+
+def update_traffic(
+    user: User, project_id: uuid.UUID, version_id: uuid.UUID, revision: int, traffic: dict
+) -> Version:
+    """Replace the traffic profile; InvalidEdit lists every problem (regions off by how much)."""
+    version = get_version_for(user, project_id, version_id, write=True)
+    if version.revision != revision:
+        db.session.rollback()
+        raise _stale(version, user)
+    problems = validate_traffic(traffic)
+    if problems:
+        db.session.rollback()
+        raise _problems_error(problems, "The traffic profile")
+    if dict(traffic) == version.traffic:
+        return _unchanged(version)
+    return _commit(version, revision, "traffic profile", traffic=dict(traffic), editor=user)
+
+
+def update_notes(
+    user: User, project_id: uuid.UUID, version_id: uuid.UUID, revision: int, notes: str
+) -> Version:
+    """Replace the notes (Markdown, at most 20,000 characters). Notes have no undo steps."""
+    notes = notes.replace("\r\n", "\n")
+    if len(notes) > design_ops.MAX_NOTES:
+        raise InvalidEdit(
+            f"Notes can be at most {design_ops.MAX_NOTES:,} characters "
+            f"(these have {len(notes):,}; remove {len(notes) - design_ops.MAX_NOTES:,}).",
+            "notes",
+        )
+    version = get_version_for(user, project_id, version_id, write=True)
+    if version.revision != revision:
+        raise _stale(version, user)
+    return _commit(version, revision, "notes", notes=notes, record=False, editor=user)
+
+
+def import_document(
+    user: User, project_id: uuid.UUID, version_id: uuid.UUID, revision: int, doc: object
+) -> Version:
+    """Replace the design (and traffic and notes when the document has them) with ``doc``.
+
+    Nothing is saved unless the whole document is valid; InvalidEdit lists every problem.
+    """
+    version = get_version_for(user, project_id, version_id, write=True)
+    if not isinstance(doc, dict):
+        raise InvalidEdit("The document must be a JSON object (an sdc-design/1 design).", "document")
+    try:
+        design_ops.check_limits(doc)
+    except EditError as exc:
+        raise InvalidEdit(exc.message, "document") from None
+    result = validate_design(doc)
+    if not result.ok:
+        error = _problems_error(result.problems)
+        error.field = "document"
+        raise error
+    design, traffic, notes = design_ops.split_document(doc)
+    if isinstance(notes, str) and len(notes) > design_ops.MAX_NOTES:
+        raise InvalidEdit(f"Notes can be at most {design_ops.MAX_NOTES:,} characters.", "document")
+    if version.revision != revision:
+        raise _stale(version, user)
+    return _commit(
+        version, revision, "import", design=design, traffic=traffic, notes=notes, record=True,
+        editor=user,
+    )
+
+
+def _step(user: User, project_id, version_id, revision: int, pop: str, push: str) -> Version:
+    version = get_version_for(user, project_id, version_id, write=True)
+    if version.revision != revision:
+        db.session.rollback()
+        raise _stale(version, user)
+    row = db.session.scalar(
+        select(VersionHistory)
+        .where(VersionHistory.version_id == version.id, VersionHistory.stack == pop)
+        .order_by(VersionHistory.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        db.session.rollback()
+        raise InvalidEdit(f"There is nothing to {pop}.", pop)
+    db.session.add(
+        VersionHistory(
+            version_id=version.id,
+            stack=push,
+            label=row.label,
+            design=copy.deepcopy(version.design),
+            traffic=copy.deepcopy(version.traffic),
+        )
+    )
+    design, traffic = copy.deepcopy(row.design), copy.deepcopy(row.traffic)
+    db.session.delete(row)
+    db.session.flush()
+    return _commit(
+        version, revision, row.label, design=design, traffic=traffic, record=False, force=True,
+        editor=user,
+    )
+
+
+def undo(user: User, project_id, version_id, revision: int) -> Version:
+    """Restore the design and traffic as they were before the last edit."""
+    return _step(user, project_id, version_id, revision, UNDO, REDO)
+
+
+def redo(user: User, project_id, version_id, revision: int) -> Version:
+    """Re-apply the edit the last undo reverted."""
+    return _step(user, project_id, version_id, revision, REDO, UNDO)
+
+
+def describe(version: Version) -> dict:
+    """The JSON form of a version (for ``Accept: application/json`` clients)."""
+    result = validate_design(version.design)
+    return {
+        "id": str(version.id),
+        "project_id": str(version.project_id),
+        "number": version.number,
+        "parent_id": str(version.parent_id) if version.parent_id else None,
+        "revision": version.revision,
+        "document": version.document(),
+        "validation": result.to_dict(),
+        "created_at": version.created_at.isoformat() if version.created_at else None,
+        "updated_at": version.updated_at.isoformat() if version.updated_at else None,
+    }
+
+
+def version_by_id_for(user: User, version_id: uuid.UUID) -> Version:
+    """Lookup by version id alone (for pages that only know the version)."""
+    version = db.session.scalar(
+        select(Version)
+        .join(Project, Project.id == Version.project_id)
+        .where(Version.id == version_id, visible_to(user))
+        .options(joinedload(Version.project))
+    )
+    if version is None:
+        raise NotFound("No such version.")
+    return version

@@ -1,0 +1,1 @@
+"""Maintenance tools run with ``python -m sdc.tools.<name>``."""

@@ -1,0 +1,9 @@
+from flask import Blueprint
+
+bp = Blueprint(
+    "presence",
+    __name__,
+    url_prefix="/projects/<uuid:project_id>/versions/<uuid:version_id>",
+)
+
+from sdc.web.presence import routes  # noqa: E402,F401

@@ -1,0 +1,41 @@
+"""Jinja globals for pages of other blueprints that show runs (workspace, traffic, lineage).
+
+``latest_run_of`` answers from one query per request: the first call loads the latest run of
+every version passed as ``siblings`` (e.g. all versions of the project), later calls hit ``g``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g
+
+from sdc.services import runs as run_service
+
+
+def latest_run_of(version, siblings=None):
+    cache = g.setdefault("_latest_runs", {})
+    if version.id not in cache:
+        ids = [v.id for v in siblings] if siblings else [version.id]
+        if version.id not in ids:
+            ids.append(version.id)
+        found = run_service.latest_runs(ids)
+        for vid in ids:
+            cache[vid] = found.get(vid)
+    return cache[version.id]
+
+
+def latest_runs_for(version_ids):
+    """``{version_id: run}`` for many versions in one query (the dashboard)."""
+    ids = [v for v in version_ids if v]
+    return run_service.latest_runs(ids) if ids else {}
+
+
+def verdict_of(run, slos):
+    if run is None or run.status != "completed":
+        return None
+    return run_service.verdict(run.result, slos or {})
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        latest_run_of=latest_run_of, latest_runs_for=latest_runs_for, verdict_of=verdict_of
+    )

@@ -1,0 +1,98 @@
+"""Jinja globals and filters shared by every page and fragment."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, request, url_for
+from flask_wtf.csrf import generate_csrf
+
+from sdc.models.base import as_utc
+
+HTMX_FILE = "vendor/htmx-2.0.11.min.js"
+PICO_FILE = "vendor/pico-2.1.1.min.css"
+# Static URLs carry a content hash (?v=...), so a browser may keep them for a year: a changed
+# file gets a new URL. A request without the current hash gets no long-lived caching.
+STATIC_MAX_AGE_S = 365 * 24 * 3600
+
+
+def percent(value, digits: int = 1) -> str:
+    """Ratios are fractions in data and percent on screen."""
+    if value is None:
+        return "n/a"
+    return f"{value * 100:.{digits}f}%"
+
+
+def number(value, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def hhmm(value: datetime | None) -> str:
+    value = as_utc(value)
+    return value.strftime("%H:%M UTC") if value else ""
+
+
+@lru_cache(maxsize=512)
+def _content_hash(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def static_hash(app: Flask, filename: str) -> str | None:
+    """The first 12 hex digits of the file's SHA-256 (cached per file version), or None."""
+    folder = Path(app.static_folder or "")
+    path = (folder / filename).resolve()
+    if folder.resolve() not in path.parents:
+        return None
+    try:
+        return _content_hash(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def static_url(filename: str) -> str:
+    """``url_for("static", ...)`` plus ``?v=<content hash>``: such URLs are cached for a year."""
+    from flask import current_app
+
+    digest = static_hash(current_app, filename)
+    if digest is None:
+        return url_for("static", filename=filename)
+    return url_for("static", filename=filename, v=digest)
+
+
+def init_static_caching(app: Flask) -> None:
+    @app.after_request
+    def cache_hashed_static(resp):
+        if request.endpoint != "static" or resp.status_code != 200:
+            return resp
+        filename = (request.view_args or {}).get("filename", "")
+        if request.args.get("v") and request.args.get("v") == static_hash(app, filename):
+            resp.cache_control.no_cache = None
+            resp.cache_control.public = True
+            resp.cache_control.max_age = STATIC_MAX_AGE_S
+            resp.cache_control.immutable = True
+        else:
+            resp.cache_control.no_cache = True  # revalidate (ETag / Last-Modified)
+        return resp
+
+
+def init_app(app: Flask) -> None:
+    init_static_caching(app)
+    app.jinja_env.filters.update(percent=percent, number=number, hhmm=hhmm)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def shared_context():
+        return {
+            "csrf_token": generate_csrf,
+            "htmx_url": static_url(HTMX_FILE),
+            "pico_url": static_url(PICO_FILE),
+            "current_path": request.path,
+            "has_endpoint": lambda name: name in app.view_functions,
+            "static_url": static_url,
+        }

@@ -1,0 +1,143 @@
+"""Grades as durable jobs: snapshot, dedupe, idempotency, AI feedback stored, fix versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sdc.extensions import db
+from sdc.models import GradeReport, User, Version
+from sdc.services import NotFound, grades
+from sdc.services.projects import start_project
+from tests import factories
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "grading" / "url-shortener"
+
+
+def load_example(name: str) -> dict:
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
+def make_graded_version(user, example: str = "middling") -> Version:
+    _project, version = start_project(user, "url-shortener")
+    doc = load_example(example)
+    version.design = {k: v for k, v in doc.items() if k not in ("traffic", "notes")}
+    version.notes = doc.get("notes", "")
+    db.session.commit()
+    return version
+
+
+@pytest.fixture
+def owner(app):
+    with app.app_context():
+        yield db.session.get(User, factories.make_user().id)
+
+
+def test_grade_completes_with_report_and_mock_ai(app, owner):
+    version = make_graded_version(owner)
+    row, created = grades.start_grade(owner, version.id)
+    db.session.refresh(row)
+    assert created and row.status == "completed", row.error
+    assert 0 <= row.overall_score <= 100 and row.overall_score == row.report["overall_score"]
+    assert {c["key"] for c in row.report["categories"]} >= {
+        "scalability",
+        "reliability-fault-tolerance",
+    }
+    assert row.ai_provider == "mock" and row.ai_summary["available"] is True
+    known = {e["id"] for e in row.report["evidence"]}
+    assert all(set(i["evidence"]) <= known for i in row.ai_summary["items"])
+    assert row.input_snapshot["scenario"]["slug"] == "url-shortener"
+
+
+def test_same_input_gives_the_same_report(app, owner):
+    version = make_graded_version(owner)
+    first, _ = grades.start_grade(owner, version.id)
+    second, created = grades.start_grade(owner, version.id)  # first finished, so a new grade runs
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert created and first.id != second.id
+    assert json.dumps(first.report, sort_keys=True) == json.dumps(second.report, sort_keys=True)
+
+
+def test_second_execution_does_nothing(app, owner):
+    version = make_graded_version(owner)
+    row, _ = grades.start_grade(owner, version.id)
+    assert grades.execute_grade(row.id) == "skipped"
+    db.session.refresh(row)
+    assert row.attempts == 1
+
+
+def test_ai_failure_still_ships_the_report(app, owner, monkeypatch):
+    import dataclasses
+
+    settings = app.config["SDC_SETTINGS"]
+    app.config["SDC_SETTINGS"] = dataclasses.replace(
+        settings,
+        ai_provider="openai-compatible",
+        ai_base_url="http://127.0.0.1:9",
+        ai_timeout_s=0.5,
+    )
+    try:
+        version = make_graded_version(owner)
+        row, _ = grades.start_grade(owner, version.id)
+    finally:
+        app.config["SDC_SETTINGS"] = settings
+    db.session.refresh(row)
+    assert row.status == "completed" and row.report["overall_score"] is not None
+    assert row.ai_summary["available"] is False and "unavailable" in row.ai_summary["reason"]
+    assert row.ai_provider == "openai-compatible"
+
+
+def test_fix_version_applies_the_fix_and_leaves_the_original(app, owner):
+    version = make_graded_version(owner, "weak")
+    row, _ = grades.start_grade(owner, version.id)
+    db.session.refresh(row)
+    action = next(a for a in row.report["action_items"] if a.get("fix"))
+    original = json.dumps(version.design, sort_keys=True)
+    new = grades.create_fix_version(owner, row.id, action["id"])
+    db.session.refresh(version)
+    assert json.dumps(version.design, sort_keys=True) == original
+    assert new.parent_id == version.id and new.number == version.number + 1
+    assert json.dumps(new.design, sort_keys=True) != original
+    with pytest.raises(grades.GradeRefused):
+        grades.create_fix_version(owner, row.id, "no-such-action")
+
+
+def test_fix_version_improves_the_score(app, owner):
+    """The grader's fix proof is measured: applying the top fix must not lower the score."""
+    version = make_graded_version(owner, "weak")
+    before, _ = grades.start_grade(owner, version.id)
+    db.session.refresh(before)
+    action = next(
+        a
+        for a in before.report["action_items"]
+        if a.get("fix") and a.get("fix_proof", {}).get("improved")
+    )
+    fixed = grades.create_fix_version(owner, before.id, action["id"])
+    after, _ = grades.start_grade(owner, fixed.id)
+    db.session.refresh(after)
+    assert after.overall_score >= before.overall_score
+
+
+def test_strangers_get_404(app, owner):
+    version = make_graded_version(owner)
+    row, _ = grades.start_grade(owner, version.id)
+    stranger = factories.make_user("other@example.com")
+    with pytest.raises(NotFound):
+        grades.get_grade_for(stranger, row.id)
+    with pytest.raises(NotFound):
+        grades.start_grade(stranger, version.id)
+
+
+def test_engine_crash_fails_the_grade_with_reason(app, owner, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("grader exploded")
+
+    monkeypatch.setattr(grades, "grade", boom)
+    version = make_graded_version(owner)
+    row, _ = grades.start_grade(owner, version.id)
+    db.session.refresh(row)
+    assert row.status == "failed" and "grader exploded" in row.error
+    assert db.session.query(GradeReport).count() == 1

@@ -1,0 +1,243 @@
+"""Runs as durable jobs: snapshot, dedupe, limits, idempotency, failure, reaper, queue down."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+import tasks
+from sdc.extensions import db
+from sdc.models import SimulationRun, User, utcnow
+from sdc.services import NotFound, RateLimited, jobs, runs
+from sdc.services.projects import start_project
+from tests import factories
+
+SMALL_DESIGN = {
+    "format": "sdc-design/1",
+    "components": [
+        {"id": "users", "type": "client", "label": "Users"},
+        {"id": "lb", "type": "load-balancer", "label": "LB", "replicas": 2, "azs": ["a", "b"]},
+        {
+            "id": "api",
+            "type": "service",
+            "label": "API",
+            "replicas": 3,
+            "azs": ["a", "b"],
+            "service_time_ms": 10,
+            "concurrency": 8,
+        },
+        {"id": "db", "type": "database", "label": "DB", "params": {"read_replicas": 1}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "users", "target": "lb"},
+        {"id": "e2", "source": "lb", "target": "api"},
+        {"id": "e3", "source": "api", "target": "db"},
+    ],
+}
+TRAFFIC = {
+    "baseline_rps": 200,
+    "peak_multiplier": 2,
+    "read_ratio": 0.8,
+    "payload_kb": 2,
+    "regions": {"us-east": 1.0},
+    "burstiness": "steady",
+    "duration_s": 20,
+}
+
+
+def make_version(user, design=None, traffic=None):
+    _project, version = start_project(user, "url-shortener")
+    version.design = copy.deepcopy(design or SMALL_DESIGN)
+    version.traffic = copy.deepcopy(traffic or TRAFFIC)
+    db.session.commit()
+    return version
+
+
+@pytest.fixture
+def owner(app):
+    with app.app_context():
+        yield db.session.get(User, factories.make_user().id)
+
+
+def test_run_completes_with_snapshot_and_manifest(app, owner):
+    version = make_version(owner)
+    run, created = runs.start_run(owner, version.id, engine="analytic")
+    assert created
+    db.session.refresh(run)
+    assert run.status == "completed", run.error
+    assert run.result["format"] == "sdc-result/1" and run.result["engine"] == "analytic"
+    assert run.engine_version and run.seed == runs.DEFAULT_SEED and len(run.input_hash) == 64
+    assert run.attempts == 1 and run.progress == 1.0 and run.enqueued_at is not None
+    # later edits never change the old run
+    version.design["components"][2]["replicas"] = 9
+    db.session.commit()
+    db.session.refresh(run)
+    assert run.input_snapshot["design"]["components"][2]["replicas"] == 3
+
+
+def test_des_run_completes(app, owner):
+    version = make_version(owner)
+    run, _ = runs.start_run(owner, version.id, engine="des")
+    db.session.refresh(run)
+    assert run.status == "completed", run.error
+    assert run.result["engine"] == "des" and run.result["series"]["t_s"]
+
+
+def test_identical_in_flight_run_is_not_duplicated(app, owner):
+    version = make_version(owner)
+    tasks.huey.immediate = False  # leave the first run pending in a real (memory) queue
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(runs, "_send", lambda run_id: None)
+            first, created1 = runs.start_run(owner, version.id, engine="analytic")
+            second, created2 = runs.start_run(owner, version.id, engine="analytic")
+    finally:
+        tasks.huey.immediate = True
+    assert created1 and not created2 and first.id == second.id
+    assert db.session.query(SimulationRun).count() == 1
+
+
+def test_second_execution_of_a_completed_run_does_nothing(app, owner):
+    version = make_version(owner)
+    run, _ = runs.start_run(owner, version.id, engine="analytic")
+    db.session.refresh(run)
+    finished_at = run.finished_at
+    assert runs.execute_run(run.id) == "skipped"
+    db.session.refresh(run)
+    assert run.attempts == 1 and run.finished_at == finished_at
+
+
+def test_engine_error_gives_failed_run_with_reason(app, owner, monkeypatch):
+    version = make_version(owner)
+
+    def explode(*args, **kwargs):
+        raise ZeroDivisionError("division by zero in the kernel")
+
+    monkeypatch.setattr(runs, "simulate", explode)
+    run, _ = runs.start_run(owner, version.id, engine="analytic")
+    db.session.refresh(run)
+    assert run.status == "failed"
+    assert "ZeroDivisionError" in run.error and "division by zero" in run.error
+
+
+def test_invalid_design_is_refused_before_queueing(app, owner):
+    bad = copy.deepcopy(SMALL_DESIGN)
+    bad["edges"].append({"id": "e9", "source": "api", "target": "nowhere"})
+    version = make_version(owner, design=bad)
+    with pytest.raises(runs.RunRefused) as info:
+        runs.start_run(owner, version.id)
+    assert "edges[3]" in info.value.message
+    assert db.session.query(SimulationRun).count() == 0
+
+
+def test_other_users_cannot_see_or_run(app, owner):
+    version = make_version(owner)
+    stranger = factories.make_user("stranger@example.com")
+    with pytest.raises(NotFound):
+        runs.start_run(stranger, version.id)
+    run, _ = runs.start_run(owner, version.id, engine="analytic")
+    with pytest.raises(NotFound):
+        runs.get_run_for(stranger, run.id)
+
+
+def test_per_user_concurrency_limit(app, owner, monkeypatch):
+    version = make_version(owner)
+    monkeypatch.setattr(runs, "_send", lambda run_id: None)
+    for seed in range(3):
+        runs.start_run(owner, version.id, engine="analytic", seed=seed)
+    with pytest.raises(RateLimited) as info:
+        runs.start_run(owner, version.id, engine="analytic", seed=99)
+    assert "limit is 3" in info.value.message
+
+
+def test_queue_down_keeps_run_pending_then_reaper_enqueues(app, owner, monkeypatch):
+    version = make_version(owner)
+
+    def queue_down(run_id):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(runs, "_send", queue_down)
+    run, created = runs.start_run(owner, version.id, engine="analytic")
+    assert created and run.status == "pending" and run.enqueued_at is None
+    monkeypatch.undo()  # the queue is back
+    counts = runs.reap_stuck_runs()
+    assert counts["requeued"] == 1
+    db.session.refresh(run)
+    assert run.status == "completed"
+
+
+def test_reaper_recovers_a_run_whose_worker_died(app, owner, monkeypatch):
+    version = make_version(owner)
+    monkeypatch.setattr(runs, "_send", lambda run_id: None)
+    run, _ = runs.start_run(owner, version.id, engine="analytic")
+    # a worker claimed it and died without a heartbeat for longer than the timeout
+    assert jobs.claim(SimulationRun, run.id) == 1
+    stale = utcnow() - timedelta(seconds=app.config["SDC_SETTINGS"].run_timeout_s + 5)
+    db.session.execute(
+        update(SimulationRun).where(SimulationRun.id == run.id).values(updated_at=stale)
+    )
+    db.session.commit()
+    monkeypatch.undo()
+    assert runs.reap_stuck_runs()["requeued"] == 1
+    db.session.refresh(run)
+    assert run.status == "completed" and run.attempts == 2
+
+
+def test_reaper_gives_up_after_max_attempts(app, owner, monkeypatch):
+    version = make_version(owner)
+    monkeypatch.setattr(runs, "_send", lambda run_id: None)
+    run, _ = runs.start_run(owner, version.id, engine="analytic")
+    max_attempts = app.config["SDC_SETTINGS"].run_max_attempts
+    stale = utcnow() - timedelta(hours=1)
+    db.session.execute(
+        update(SimulationRun)
+        .where(SimulationRun.id == run.id)
+        .values(status="running", attempts=max_attempts, updated_at=stale)
+    )
+    db.session.commit()
+    assert runs.reap_stuck_runs()["failed"] == 1
+    db.session.refresh(run)
+    assert run.status == "failed" and f"after {max_attempts} attempts" in run.error
+
+
+def test_failure_run_reuses_baseline_snapshot_and_seed(app, owner):
+    version = make_version(owner)
+    baseline, _ = runs.start_run(owner, version.id, engine="des", seed=7)
+    version.design["components"][2]["replicas"] = 1  # edits after the baseline do not leak in
+    db.session.commit()
+    failure = {"mode": "node-down", "component_id": "api", "replicas": 1, "at_s": 5, "for_s": 5}
+    run, _ = runs.start_run(owner, None, baseline_run_id=baseline.id, failures=[failure])
+    db.session.refresh(run)
+    assert run.status == "completed", run.error
+    assert run.seed == 7 and run.input_snapshot == baseline.input_snapshot
+    assert run.result["blast_radius"] is not None
+    assert runs.failure_runs_of(baseline)[0].id == run.id
+
+
+def test_bad_failure_spec_is_refused_with_its_path(app, owner):
+    version = make_version(owner)
+    baseline, _ = runs.start_run(owner, version.id, engine="analytic")
+    with pytest.raises(runs.RunRefused) as info:
+        runs.start_run(
+            owner,
+            None,
+            baseline_run_id=baseline.id,
+            failures=[{"mode": "node-down", "component_id": "ghost"}],
+        )
+    assert info.value.message.startswith("failures[0]")
+
+
+def test_verdict_against_slos():
+    slos = {"p95_ms": 100, "p99_ms": 200, "max_error_rate": 0.01}
+    met = runs.verdict({"metrics": {"p95_ms": 50, "p99_ms": 120, "error_rate": 0.0}}, slos)
+    assert met["overall"] == "met"
+    missed = runs.verdict({"metrics": {"p95_ms": 150, "p99_ms": 120, "error_rate": 0.0}}, slos)
+    assert missed["overall"] == "missed"
+    assert "50 ms (50%) over the 100 ms target" in missed["checks"][0]["detail"]
+    close = runs.verdict(
+        {"metrics": {"p95_ms": 98, "p95_ms_ci": [90, 104], "p99_ms": 120, "error_rate": 0}}, slos
+    )
+    assert close["overall"] == "too-close"

@@ -1,0 +1,146 @@
+"""The load-test tooling (issue 8): fast checks, plus a short smoke run when locust and gunicorn
+are installed. No real load runs in the unit suite."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loadtest import names, report
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+HAVE_TOOLS = (
+    importlib.util.find_spec("locust") is not None
+    and importlib.util.find_spec("psutil") is not None
+    and (BIN / "gunicorn").exists()
+)
+
+
+def test_budgets_parse_and_every_budget_is_measured():
+    budgets = report.load_budgets()
+    assert budgets, "budgets.toml is empty"
+    assert set(budgets) == set(report.MEASURES)
+    for key, value in budgets.items():
+        assert isinstance(value, int | float), key
+
+
+def fake_results() -> dict:
+    def row(rps, p99=10.0):
+        return {
+            "requests": 100,
+            "failures": 0,
+            "rps": rps,
+            "p50_ms": 2.0,
+            "p95_ms": 5.0,
+            "p99_ms": p99,
+        }
+
+    return {
+        "mode": "standard",
+        "phases": {
+            "hello": {"endpoints": {names.HELLO: row(1000.0)}},
+            "dashboard": {"endpoints": {names.DASHBOARD: row(300.0)}},
+            "workspace": {"endpoints": {names.WORKSPACE: row(150.0, 80.0)}},
+            "autosave": {
+                "endpoints": {n: row(60.0) for n in names.AUTOSAVE_NAMES},
+                "lost_updates": {"lost_updates": 0},
+            },
+            "enqueue": {"endpoints": {names.RUN_JSON: row(350.0)}},
+            "mixed": {"endpoints": {}, "failures": 2},
+        },
+        "ops": {"on_rps": 95.0, "off_rps": 100.0, "cost": 0.05},
+        "jobs": {"e2e": {"mixed": {"median_s": 1.0}}},
+    }
+
+
+def test_report_evaluates_every_budget_and_writes_both_files(tmp_path):
+    checks = report.evaluate(fake_results(), report.load_budgets())
+    by_key = {c["budget"]: c for c in checks}
+    assert set(by_key) == set(report.load_budgets())
+    assert by_key["dashboard.min_hello_ratio"]["ok"] is True  # 0.30 >= 0.20
+    assert by_key["workspace.max_p99_ms"]["ok"] is False  # 80 > 50
+    assert by_key["autosave.min_hello_ratio"]["measured"] == pytest.approx(0.18)
+    assert by_key["mixed.max_failures"]["ok"] is False
+    assert by_key["fault.max_lost_jobs"]["ok"] is None  # not run in this mode
+    results = dict(fake_results(), budgets=checks)
+    report.write(results, tmp_path / "r.json", tmp_path / "r.md")
+    md = (tmp_path / "r.md").read_text()
+    for key in by_key:
+        assert f"`{key}`" in md
+    assert "MISSED" in md and "not run" in md
+
+
+@pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
+def test_locustfile_imports_and_names_its_journeys():
+    code = (
+        "import loadtest.locustfile as lf; "
+        "assert {'HelloUser','DashboardUser','WorkspaceUser','AutosaveUser','EnqueueUser',"
+        "'CompareUser','BrowserUser','ApiUser','AdminUser'} <= set(dir(lf))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def _started_by(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+@pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
+@pytest.mark.skipif(os.environ.get("SKIP_LOADTEST_SMOKE") == "1", reason="SKIP_LOADTEST_SMOKE=1")
+def test_interrupted_run_stops_everything_it_started(tmp_path):
+    """Start the embedded stack, interrupt the run mid-phase: no process of it survives."""
+    import psutil
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LOADTEST_KEEP_TMP="")
+    cmd = [
+        sys.executable,
+        "-m",
+        "loadtest.run",
+        "--embedded",
+        "--phase-s",
+        "30",
+        "--no-write",
+        "--out-dir",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    seen: set[int] = set()
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = _started_by(proc.pid)
+            seen.update(c.pid for c in children)
+            if any("locust" in " ".join(c.cmdline()) for c in children if c.is_running()):
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+        proc.terminate()  # SIGTERM, as a CI timeout or Ctrl-C would
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = proc.stdout.read().decode()
+    assert proc.returncode == 130, output[-3000:]
+    time.sleep(0.5)
+    def running(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:  # gone, or a zombie psutil refuses to inspect
+            return False
+
+    alive = [p for p in seen if running(p)]
+    assert not alive, f"still running: {alive}\n{output[-2000:]}"

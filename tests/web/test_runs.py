@@ -1,0 +1,451 @@
+"""Runs in the web app: Run button, status widget, results, JSON/bearer, failure lab, limits."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import update
+
+from sdc.extensions import db
+from sdc.models import SimulationRun, User
+from sdc.services import runs as run_service
+from sdc.web.charts import Line, line_chart
+from tests import factories
+from tests.conftest import csrf_token
+from tests.web._versions import count_queries
+
+RUN_URL = re.compile(r"/runs/([0-9a-f-]{36})")
+
+
+@pytest.fixture
+def version(app, user):
+    with app.app_context():
+        v = factories.make_runnable_version(db.session.get(User, user.id))
+        return {"project_id": str(v.project_id), "version_id": str(v.id)}
+
+
+def create_url(version) -> str:
+    return f"/projects/{version['project_id']}/versions/{version['version_id']}/runs"
+
+
+def workspace_url(version) -> str:
+    return f"/projects/{version['project_id']}/versions/{version['version_id']}"
+
+
+def post_run(client, version, **data):
+    token = csrf_token(client, workspace_url(version))
+    return client.post(create_url(version), data={"csrf_token": token, **data})
+
+
+def start(client, version, **data) -> str:
+    resp = post_run(client, version, **data)
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+    return RUN_URL.search(resp.headers["Location"]).group(0)
+
+
+def set_status(app, run_url: str, **values):
+    run_id = run_url.rsplit("/", 1)[-1]
+    with app.app_context():
+        db.session.execute(
+            update(SimulationRun).where(SimulationRun.id == _uuid(run_id)).values(**values)
+        )
+        db.session.commit()
+
+
+def _uuid(s):
+    import uuid
+
+    return uuid.UUID(s)
+
+
+def hold_runs(monkeypatch):
+    """Runs stay pending (the job is 'sent' but no worker picks it up)."""
+    monkeypatch.setattr(run_service, "_send", lambda run_id: None)
+
+
+# --- the Run button and status widget ----------------------------------------------------------
+
+
+def test_run_button_on_workspace_and_traffic(logged_in, version):
+    for url in (workspace_url(version), workspace_url(version) + "/traffic"):
+        body = logged_in.get(url).get_data(as_text=True)
+        assert 'id="run-control"' in body and 'id="run-button"' in body
+        assert (
+            f'action="{create_url(version)}"' in body and f'hx-post="{create_url(version)}"' in body
+        )
+        assert 'name="engine"' in body and 'name="seed"' in body
+
+
+def test_plain_post_redirects_to_filled_results_page(logged_in, version):
+    run_url = start(logged_in, version)
+    page = logged_in.get(run_url)
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for region in (
+        'id="verdict"',
+        'id="kpi-offered"',
+        'id="kpi-served"',
+        'id="kpi-capacity"',
+        'id="kpi-p95"',
+        'id="kpi-errors"',
+        'id="kpi-flow"',
+        'id="bottlenecks"',
+        'id="chart-throughput"',
+        'id="chart-latency"',
+        'id="chart-errors"',
+        'id="chart-utilization"',
+        'id="chart-diagram"',
+        'id="component-stats-table"',
+        'id="timeline',
+        'id="manifest"',
+        'id="rerun-button"',
+        'id="new-version-button"',
+        'id="failure-lab-link"',
+    ):
+        assert region in body, region
+    assert "95% CI" in body and "conserved" in body
+    assert "heat-" in body  # the diagram carries the heat overlay
+    # done: no polling and no self-refresh
+    assert "hx-trigger" not in body and 'http-equiv="refresh"' not in body
+
+
+def test_htmx_post_swaps_in_status_widget_and_polling_stops_when_done(hx, version):
+    resp = hx.post(create_url(version))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert body.lstrip().startswith('<div id="run-control"')
+    assert 'data-status="completed"' in body and 'id="run-results-link"' in body
+    assert "every 1s" not in body and "hx-trigger" not in body
+    assert "<html" not in body
+
+
+def test_status_widget_polls_only_while_pending_or_running(
+    app, hx, logged_in, version, monkeypatch
+):
+    hold_runs(monkeypatch)
+    resp = hx.post(create_url(version))
+    body = resp.get_data(as_text=True)
+    run_url = RUN_URL.search(body).group(0)
+    assert 'hx-trigger="every 1s"' in body and "Queued: waiting for a worker" in body
+    assert "disabled" in body.split('id="run-button"')[1].split(">")[0]
+    status_url = run_url + "/status?place=control"
+    # running, with progress
+    set_status(app, run_url, status="running", progress=0.5)
+    body = hx.get(status_url).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in body and '<progress value="0.500" max="1"' in body
+    assert "Running… 50%" in body
+    # the results page polls too, and refreshes itself without JavaScript
+    page = logged_in.get(run_url).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert 'id="refresh-link"' in page
+    # done: no trigger, the button is enabled again (out of band)
+    set_status(app, run_url, status="failed", error="The simulator stopped with an error (boom).")
+    resp = hx.get(status_url)
+    body = resp.get_data(as_text=True)
+    assert "hx-trigger" not in body and "every 1s" not in body
+    assert "Simulation failed: The simulator stopped with an error (boom)." in body
+    assert '<button type="submit" id="run-button" class="run-button" hx-swap-oob="true">' in body
+    # on the results page the finished poll reloads the page
+    resp = hx.get(run_url + "/status?place=page")
+    assert resp.headers.get("HX-Refresh") == "true"
+    page = logged_in.get(run_url).get_data(as_text=True)
+    assert "http-equiv" not in page and 'id="run-failed"' in page
+    # a plain GET of the status URL goes to the results page
+    assert logged_in.get(status_url).status_code == 303
+
+
+def test_queue_down_says_run_will_start_later(hx, version, monkeypatch):
+    def queue_down(run_id):
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(run_service, "_send", queue_down)
+    body = hx.post(create_url(version)).get_data(as_text=True)
+    assert "Queued, will start when the queue is back." in body
+    assert 'hx-trigger="every 1s"' in body
+
+
+def test_double_click_starts_one_run(app, hx, logged_in, version, monkeypatch):
+    hold_runs(monkeypatch)
+    first = hx.post(create_url(version)).get_data(as_text=True)
+    second = hx.post(create_url(version)).get_data(as_text=True)
+    assert RUN_URL.search(first).group(0) == RUN_URL.search(second).group(0)
+    assert 'id="run-deduped"' in second
+    resp = logged_in.post(
+        create_url(version), headers={"Accept": "application/json", "X-CSRFToken": hx.token}
+    )
+    assert resp.status_code == 200 and resp.get_json()["status"] == "pending"
+    with app.app_context():
+        assert db.session.query(SimulationRun).count() == 1
+    # the workspace shows the run in flight with the button disabled
+    page = logged_in.get(workspace_url(version)).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in page and "Simulation in progress" in page
+
+
+def test_invalid_design_is_refused_with_the_reason(app, hx, logged_in, user, version):
+    with app.app_context():
+        from sdc.models import Version
+
+        v = db.session.get(Version, _uuid(version["version_id"]))
+        design = dict(v.design)
+        design["edges"] = design["edges"] + [{"id": "bad", "source": "api", "target": "ghost"}]
+        v.design = design
+        db.session.commit()
+    resp = hx.post(create_url(version))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert 'id="run-refusal"' in body and "Fix the design before running it" in body
+    assert "ghost" in body
+    resp = logged_in.post(
+        create_url(version), headers={"Accept": "application/json", "X-CSRFToken": hx.token}
+    )
+    assert resp.status_code == 422
+    error = resp.get_json()["error"]
+    assert error["problems"] and any("edges" in p["path"] for p in error["problems"])
+    resp = post_run(logged_in, version)
+    assert resp.status_code == 303
+    page = logged_in.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Fix the design before running it" in page
+    # a bad seed is a 422 too
+    resp = hx.post(create_url(version), data={"seed": "abc"})
+    assert resp.status_code == 422 and "whole number" in resp.get_data(as_text=True)
+
+
+def test_limits_give_429_with_a_clear_message(hx, logged_in, version, monkeypatch):
+    hold_runs(monkeypatch)
+    for seed in range(3):
+        assert hx.post(create_url(version), data={"seed": str(seed)}).status_code == 200
+    resp = hx.post(create_url(version), data={"seed": "99"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "60"
+    assert "the limit is 3" in body and 'id="run-refusal"' in body
+    resp = logged_in.post(
+        create_url(version),
+        data={"seed": "98"},
+        headers={"Accept": "application/json", "X-CSRFToken": hx.token},
+    )
+    assert resp.status_code == 429 and "limit is 3" in resp.get_json()["error"]["message"]
+    resp = post_run(logged_in, version, seed="97")
+    assert resp.status_code == 303
+    assert "the limit is 3" in logged_in.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+# --- results: JSON, bearer tokens, authorisation ----------------------------------------------
+
+
+def test_results_answer_json_and_bearer_tokens(app, client, logged_in, user, version):
+    run_url = start(logged_in, version, engine="analytic")
+    data = logged_in.get(run_url, headers={"Accept": "application/json"}).get_json()
+    assert data["status"] == "completed" and data["engine"] == "analytic"
+    assert data["result"]["format"] == "sdc-result/1" and data["verdict"]["overall"]
+    assert data["input_hash"] and data["seed"] == 1
+    with app.app_context():
+        token = factories.make_token(db.session.get(User, user.id))
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert api.get(run_url, headers=auth).get_json()["id"] == data["id"]
+    resp = api.post(create_url(version), json={"engine": "analytic", "seed": 5}, headers=auth)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    new = resp.get_json()
+    assert new["seed"] == 5 and resp.headers["Location"] == f"/runs/{new['id']}"
+    status = api.get(f"/runs/{new['id']}/status", headers=auth).get_json()
+    assert status["status"] == "completed" and "result" not in status
+    # the analytic page explains why there are no charts
+    body = logged_in.get(run_url).get_data(as_text=True)
+    assert "no time series" in body and "<svg" in body
+
+
+def test_other_users_runs_and_bad_ids_are_404(app, client, logged_in, version, auth):
+    run_url = start(logged_in, version, engine="analytic")
+    auth.logout()
+    with app.app_context():
+        factories.make_user("other@example.com")
+    auth.login("other@example.com")
+    for url in (run_url, run_url + "/failures", run_url + "/status"):
+        assert client.get(url).status_code == 404
+    token = csrf_token(client, "/dashboard")
+    assert client.post(run_url + "/rerun", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(
+            run_url + "/failures", data={"csrf_token": token, "mode": "node-down"}
+        ).status_code
+        == 404
+    )
+    assert client.post(create_url(version), data={"csrf_token": token}).status_code == 404
+    assert client.get("/runs/not-a-uuid").status_code == 404
+    assert client.get("/runs/1234/failures").status_code == 404
+
+
+def test_project_mismatch_is_404(app, logged_in, user, version):
+    with app.app_context():
+        other = factories.make_runnable_version(db.session.get(User, user.id))
+        other_project = other.project_id
+    token = csrf_token(logged_in, workspace_url(version))
+    url = f"/projects/{other_project}/versions/{version['version_id']}/runs"
+    assert logged_in.post(url, data={"csrf_token": token}).status_code == 404
+
+
+def test_rerun_and_new_version_from_here(app, logged_in, version):
+    run_url = start(logged_in, version, engine="analytic")
+    token = csrf_token(logged_in, run_url)
+    resp = logged_in.post(run_url + "/rerun", data={"csrf_token": token})
+    assert resp.status_code == 303
+    new_url = RUN_URL.search(resp.headers["Location"]).group(0)
+    assert new_url != run_url
+    body = logged_in.get(run_url).get_data(as_text=True)
+    action = re.search(r'action="([^"]+/copy)"', body).group(1)
+    assert version["version_id"] in action
+    resp = logged_in.post(action, data={"csrf_token": token})
+    assert resp.status_code == 303 and "/versions/" in resp.headers["Location"]
+
+
+def test_user_text_is_escaped_in_svg_and_html(app, logged_in, version):
+    evil = '<script>alert("x")</script> & "q"'
+    with app.app_context():
+        from sdc.models import Version
+
+        v = db.session.get(Version, _uuid(version["version_id"]))
+        design = dict(v.design)
+        design["components"] = [
+            dict(c, label=evil) if c["id"] == "api" else c for c in design["components"]
+        ]
+        v.design = design
+        db.session.commit()
+    body = logged_in.get(start(logged_in, version)).get_data(as_text=True)
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;alert" in body
+    svgs = re.findall(r'<svg class="chart-svg".*?</svg>', body, re.S)
+    assert len(svgs) == 4
+    for svg in svgs:
+        root = ET.fromstring(svg)  # well-formed XML
+        assert root.tag.endswith("svg")
+    util = ET.fromstring(svgs[3])
+    titles = [el.text for el in util.iter("{http://www.w3.org/2000/svg}title")]
+    assert any(t and t.startswith("<script>") for t in titles)  # escaped, then parsed back
+    diagram = re.search(r'<svg id="chart-diagram".*?</svg>', body, re.S).group(0)
+    ET.fromstring(diagram)
+
+
+# --- the failure lab ---------------------------------------------------------------------------
+
+
+def inject(client, run_url, **fields):
+    token = csrf_token(client, run_url + "/failures")
+    return client.post(run_url + "/failures", data={"csrf_token": token, **fields})
+
+
+def test_failure_lab_az_down_shows_blast_radius(logged_in, version):
+    run_url = start(logged_in, version)
+    page = logged_in.get(run_url + "/failures").get_data(as_text=True)
+    assert 'id="inject-form"' in page and 'id="failure-runs-table"' in page
+    for option in (
+        '<option value="az-down"',
+        '<option value="api"',
+        '<option value="us-east"',
+        '<option value="b"',
+    ):
+        assert option in page
+    assert '<option value="users"' not in page  # a client cannot fail
+    resp = inject(logged_in, run_url, mode="az-down", region="us-east", az="a", at_s="5", for_s="8")
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
+    assert "selected=" in resp.headers["Location"]
+    body = logged_in.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'id="blast-radius"' in body and 'id="blast-failed"' in body
+    assert 'id="blast-detect"' in body and 'id="blast-recover"' in body
+    assert 'id="impacted-components"' in body and "az-down us-east/a at 5 s for 8 s" in body
+    assert 'id="comparison-table"' in body and 'id="timeline-baseline"' in body
+    assert 'id="timeline-failure"' in body and "failure injected: az-down" in body
+    # a second failure: node-down; both are compared in the table
+    resp = inject(
+        logged_in, run_url, mode="node-down", component_id="api", replicas="2", at_s="4", for_s=""
+    )
+    assert resp.status_code == 303
+    body = logged_in.get(resp.headers["Location"]).get_data(as_text=True)
+    table = body.split('id="failure-runs-table"')[1].split("</table>")[0]
+    assert table.count("<tr data-run-id") == 2
+    assert "node-down API (2 replicas) at 4 s" in table
+    # the failure run's own results page links back and shows the blast radius
+    failure_url = re.search(r'href="(/runs/[^"]+)" id="failure-results-link"', body).group(1)
+    page = logged_in.get(failure_url).get_data(as_text=True)
+    assert 'id="baseline-link"' in page and 'id="blast-radius"' in page
+    # JSON view of the lab
+    data = logged_in.get(run_url + "/failures", headers={"Accept": "application/json"}).get_json()
+    assert len(data["failure_runs"]) == 2
+    assert set(data["failure_runs"][0]["deltas"]) == {
+        "throughput_rps",
+        "p95_ms",
+        "p99_ms",
+        "error_rate",
+    }
+
+
+def test_failure_lab_validation_errors_beside_the_field(logged_in, version):
+    run_url = start(logged_in, version)
+    resp = inject(logged_in, run_url, mode="node-down", component_id="ghost")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert 'id="fail-component_id-error"' in body and "not a component of the design" in body
+    assert 'aria-invalid="true" aria-describedby="fail-component_id-error"' in body
+    resp = inject(logged_in, run_url, mode="traffic-surge", multiplier="2", at_s="25")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="fail-at_s-error"' in body
+    assert "start the failure before 20 s" in body
+    resp = inject(logged_in, run_url, mode="dependency-lag", component_id="db", lag_ms="x")
+    assert resp.status_code == 422 and "Enter a number." in resp.get_data(as_text=True)
+    resp = inject(logged_in, run_url, mode="dependency-lag", component_id="db")
+    assert resp.status_code == 422 and 'id="fail-lag_ms-error"' in resp.get_data(as_text=True)
+    resp = inject(logged_in, run_url, mode="melt")
+    assert resp.status_code == 422 and 'id="fail-mode-error"' in resp.get_data(as_text=True)
+    resp = logged_in.post(
+        run_url + "/failures",
+        json={"mode": "node-down", "component_id": "users"},
+        headers={"Accept": "application/json", "X-CSRFToken": csrf_token(logged_in, run_url)},
+    )
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["fields"]["component_id"] == "a client cannot fail"
+
+
+# --- project page and dashboard ---------------------------------------------------------------
+
+
+def test_project_page_shows_latest_run_and_verdict_in_one_query(app, logged_in, version):
+    page = logged_in.get(f"/projects/{version['project_id']}").get_data(as_text=True)
+    assert "Not simulated yet." in page
+    start(logged_in, version, engine="analytic")
+    token = csrf_token(logged_in, f"/projects/{version['project_id']}")
+    for _ in range(2):  # two more versions
+        logged_in.post(
+            f"/projects/{version['project_id']}/versions/{version['version_id']}/copy",
+            data={"csrf_token": token},
+        )
+    with count_queries(app) as q:
+        page = logged_in.get(f"/projects/{version['project_id']}").get_data(as_text=True)
+    runs_queries = [s for s in q if "simulation_runs" in s]
+    assert len(runs_queries) == 1, runs_queries
+    assert 'id="version-run-1"' in page and "Latest run:" in page and "SLOs" in page
+    assert page.count("Not simulated yet.") == 2
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+def test_chart_breaks_lines_on_missing_values_and_escapes_names():
+    svg = str(
+        line_chart(
+            [0, 1, 2, 3],
+            [Line('<b>"a"</b>', [1.0, None, 2.0, 3.0])],
+            chart_id="c1",
+            title="T & <t>",
+            y_label="ms",
+            threshold=2.5,
+            threshold_label="SLO",
+        )
+    )
+    root = ET.fromstring(re.search(r"<svg.*</svg>", svg, re.S).group(0))
+    paths = [p for p in root.iter("{http://www.w3.org/2000/svg}path")]
+    assert len(paths) == 2  # one run of known values on each side of the gap
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "T &amp; &lt;t&gt;" in svg
+    empty = str(line_chart([], [], chart_id="c2", title="Nothing", y_label=""))
+    assert "no time series" in empty
