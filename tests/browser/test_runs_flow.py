@@ -38,6 +38,9 @@ def test_run_results_and_failure_lab(page, browser_problems, signup):
         if not page.locator("#run-seed").is_visible():
             page.locator(".run-options summary").click()
         page.locator("#run-seed").fill(seed)
+        # Mark the control so we can tell when htmx has swapped in the response: the previous
+        # run is already "completed", so waiting on the status alone could read the old one.
+        page.evaluate("document.getElementById('run-control').dataset.stale = '1'")
         started = time.perf_counter()
         with page.expect_response(
             lambda r: r.url.endswith("/runs") and r.request.method == "POST",
@@ -45,6 +48,10 @@ def test_run_results_and_failure_lab(page, browser_problems, signup):
         ) as posted:
             page.locator("#run-button").click()
         assert posted.value.status == 200
+        expect(page.locator("#run-control[data-stale]")).to_have_count(0)
+        # The swap keeps the options the user chose, open.
+        expect(page.locator("#run-seed")).to_be_visible()
+        expect(page.locator("#run-seed")).to_have_value(seed)
         expect(page.locator("#run-status")).to_have_attribute(
             "data-status", "completed", timeout=RUN_TIMEOUT_MS
         )

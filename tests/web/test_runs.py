@@ -210,7 +210,21 @@ def test_invalid_design_is_refused_with_the_reason(app, hx, logged_in, user, ver
     assert "Fix the design before running it" in page
     # a bad seed is a 422 too
     resp = hx.post(create_url(version), data={"seed": "abc"})
-    assert resp.status_code == 422 and "whole number" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "whole number" in body
+    # ...and what was typed stays in the field, options open, to be corrected.
+    assert '<details class="run-options" open>' in body and 'value="abc"' in body
+
+
+def test_swapped_run_control_keeps_the_chosen_options(hx, version):
+    body = hx.post(create_url(version), data={"engine": "analytic", "seed": "7"}).get_data(
+        as_text=True
+    )
+    assert '<details class="run-options" open>' in body
+    assert '<option value="analytic" selected>' in body and 'value="7"' in body
+    # Defaults leave the options folded.
+    body = hx.post(create_url(version)).get_data(as_text=True)
+    assert '<details class="run-options">' in body and '<option value="des" selected>' in body
 
 
 def test_limits_give_429_with_a_clear_message(hx, logged_in, version, monkeypatch):

@@ -80,7 +80,12 @@ def create(project_id: uuid.UUID, version_id: uuid.UUID):
         return resp
     if is_partial():
         return render_template(
-            "runs/_run_button.html", version=version, run=run, created=created, oob=False
+            "runs/_run_button.html",
+            version=version,
+            run=run,
+            created=created,
+            oob=False,
+            chosen=_chosen_options(),
         )
     if not created:
         flash("That simulation is already queued or running; here is its progress.", "info")
@@ -92,6 +97,11 @@ def _json_body() -> dict:
     if not isinstance(body, dict):
         return {}
     return {k: ("" if v is None else str(v)) for k, v in body.items() if k in ("engine", "seed")}
+
+
+def _chosen_options() -> dict:
+    """The engine and seed as the user typed them, to re-render the form without losing them."""
+    return {k: request.form.get(k, "").strip()[:32] for k in ("engine", "seed") if request.form.get(k)}
 
 
 def _same_site(url: str | None) -> bool:
@@ -110,6 +120,7 @@ def _refused(exc, version, back: str):
                 run=None,
                 refusal=exc,
                 oob=False,
+                chosen=_chosen_options(),
             ),
             exc.status,
         )
