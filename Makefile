@@ -24,8 +24,8 @@ test: install
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check sdc tasks tests bench loadtest
-	$(BIN)/ruff format --check sdc tasks tests bench loadtest
+	$(BIN)/ruff check sdc tasks tests bench loadtest migrations infra
+	$(BIN)/ruff format --check sdc tasks tests bench loadtest migrations infra
 
 format: install
 	$(BIN)/ruff format sdc tasks tests bench loadtest

@@ -158,7 +158,16 @@ def register_blueprints(app: Flask) -> None:
     from sdc.web.traffic import bp as traffic_bp
     from sdc.web.workspace import bp as workspace_bp
 
-    for bp in (main_bp, auth_bp, scenarios_bp, projects_bp, workspace_bp, traffic_bp, runs_bp, grades_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        scenarios_bp,
+        projects_bp,
+        workspace_bp,
+        traffic_bp,
+        runs_bp,
+        grades_bp,
+    ):
         app.register_blueprint(bp)
     for bp in (status_bp, onboarding_bp, settings_bp):
         app.register_blueprint(bp)

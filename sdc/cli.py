@@ -162,7 +162,9 @@ def _start_heartbeat(consumer, workers: int):
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, envvar="PORT", default=5000, show_default=True, help="Also read from $PORT.")
+@click.option(
+    "--port", type=int, envvar="PORT", default=5000, show_default=True, help="Also read from $PORT."
+)
 @click.option("--worker/--no-worker", default=True, help="Also start a Huey consumer.")
 def serve_command(host: str, port: int, worker: bool):
     """Serve the app and (by default) a Huey consumer together; Ctrl-C stops both."""

@@ -47,8 +47,14 @@ def make_project(user: User, slug: str = "url-shortener"):
     return start_project(user, slug)
 
 
-def make_version(user: User, project, design: dict | None = None, traffic: dict | None = None,
-                 notes: str | None = None, parent=None):
+def make_version(
+    user: User,
+    project,
+    design: dict | None = None,
+    traffic: dict | None = None,
+    notes: str | None = None,
+    parent=None,
+):
     """A new version of ``project`` (copied from ``parent`` or the newest), optionally with
     its design, traffic or notes replaced directly (test setup, not through the edit rules)."""
     from sdc.services.projects import new_version_from
@@ -72,8 +78,15 @@ RUN_DESIGN = {
     "components": [
         {"id": "users", "type": "client", "label": "Users"},
         {"id": "lb", "type": "load-balancer", "label": "LB", "replicas": 2, "azs": ["a", "b"]},
-        {"id": "api", "type": "service", "label": "API", "replicas": 3, "azs": ["a", "b"],
-         "service_time_ms": 10, "concurrency": 8},
+        {
+            "id": "api",
+            "type": "service",
+            "label": "API",
+            "replicas": 3,
+            "azs": ["a", "b"],
+            "service_time_ms": 10,
+            "concurrency": 8,
+        },
         {"id": "db", "type": "database", "label": "DB", "params": {"read_replicas": 1}},
     ],
     "edges": [
@@ -82,8 +95,15 @@ RUN_DESIGN = {
         {"id": "e3", "source": "api", "target": "db"},
     ],
 }
-RUN_TRAFFIC = {"baseline_rps": 200, "peak_multiplier": 2, "read_ratio": 0.8, "payload_kb": 2,
-               "regions": {"us-east": 1.0}, "burstiness": "steady", "duration_s": 20}
+RUN_TRAFFIC = {
+    "baseline_rps": 200,
+    "peak_multiplier": 2,
+    "read_ratio": 0.8,
+    "payload_kb": 2,
+    "regions": {"us-east": 1.0},
+    "burstiness": "steady",
+    "duration_s": 20,
+}
 
 
 def make_runnable_version(user, design: dict | None = None, traffic: dict | None = None):
@@ -97,8 +117,15 @@ def make_runnable_version(user, design: dict | None = None, traffic: dict | None
     return version
 
 
-def make_run(user, version=None, *, engine: str = "des", seed: int | None = None,
-             failures: list | None = None, baseline=None):
+def make_run(
+    user,
+    version=None,
+    *,
+    engine: str = "des",
+    seed: int | None = None,
+    failures: list | None = None,
+    baseline=None,
+):
     """A run through ``runs.start_run`` (completes at once when Huey is immediate)."""
     from sdc.services import runs
 

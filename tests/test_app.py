@@ -28,7 +28,11 @@ def test_create_app_has_no_side_effects(tmp_path):
     threads_before = set(threading.enumerate())
     try:
         settings = load_settings(
-            {"SECRET_KEY": "x", "SDC_INSTANCE_DIR": str(tmp_path / "inst"), "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+            {
+                "SECRET_KEY": "x",
+                "SDC_INSTANCE_DIR": str(tmp_path / "inst"),
+                "DATABASE_URL": f"sqlite:///{tmp_path}/a.db",
+            }
         )
         app = create_app(settings=settings)
     finally:
@@ -39,7 +43,9 @@ def test_create_app_has_no_side_effects(tmp_path):
     assert not (tmp_path / "inst").exists()
     # limits' in-memory storage arms a 10 ms expiry timer when created; it is not ours to own.
     started = [
-        t for t in set(threading.enumerate()) - threads_before if not t.daemon and not isinstance(t, threading.Timer)
+        t
+        for t in set(threading.enumerate()) - threads_before
+        if not t.daemon and not isinstance(t, threading.Timer)
     ]
     assert started == []
 
@@ -69,17 +75,25 @@ def test_production_settings(tmp_path):
     assert s.production and s.database_url == "postgresql+psycopg://u:p@db:5432/sdc"
     assert s.queue_backend == "redis"
     cfg = s.flask_config()
-    assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
+    assert (
+        cfg["SESSION_COOKIE_SECURE"] is True and cfg["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
+    )
     assert not (tmp_path / "secret_key").exists()
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"SDC_ENV": "production", "DATABASE_URL": "postgresql://x/y"}, "SECRET_KEY is required in production"),
+        (
+            {"SDC_ENV": "production", "DATABASE_URL": "postgresql://x/y"},
+            "SECRET_KEY is required in production",
+        ),
         ({"SDC_ENV": "production", "SECRET_KEY": "k"}, "DATABASE_URL is required in production"),
         ({"SDC_ENV": "staging"}, "SDC_ENV must be"),
-        ({"SECRET_KEY": "k", "MAX_CONTENT_LENGTH": "lots"}, "MAX_CONTENT_LENGTH must be an integer"),
+        (
+            {"SECRET_KEY": "k", "MAX_CONTENT_LENGTH": "lots"},
+            "MAX_CONTENT_LENGTH must be an integer",
+        ),
     ],
 )
 def test_bad_settings_name_the_variable(env, message, tmp_path):
@@ -93,10 +107,18 @@ def test_huey_backend_follows_settings(tmp_path):
 
     import tasks
 
-    embedded = tasks.make_huey(load_settings({"SECRET_KEY": "k", "SDC_INSTANCE_DIR": str(tmp_path)}))
+    embedded = tasks.make_huey(
+        load_settings({"SECRET_KEY": "k", "SDC_INSTANCE_DIR": str(tmp_path)})
+    )
     assert isinstance(embedded, SqliteHuey)
     redis_backed = tasks.make_huey(
-        load_settings({"SECRET_KEY": "k", "SDC_INSTANCE_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/15"})
+        load_settings(
+            {
+                "SECRET_KEY": "k",
+                "SDC_INSTANCE_DIR": str(tmp_path),
+                "REDIS_URL": "redis://127.0.0.1:6379/15",
+            }
+        )
     )
     assert isinstance(redis_backed, RedisHuey)
 
@@ -125,10 +147,15 @@ def test_compose_file_describes_the_production_stack():
         build = services[name]["build"]
         assert build["dockerfile"] == "infra/Dockerfile" and (ROOT / build["dockerfile"]).exists()
         env = services[name]["environment"]
-        assert env["DATABASE_URL"].startswith("postgresql://") and env["REDIS_URL"].startswith("redis://")
+        assert env["DATABASE_URL"].startswith("postgresql://") and env["REDIS_URL"].startswith(
+            "redis://"
+        )
         assert env["SDC_ENV"] == "production"
     assert services["migrate"]["command"] == ["sdc", "db", "upgrade"]
-    assert services["web"]["command"][0] == "gunicorn" and "sdc:create_app()" in services["web"]["command"]
+    assert (
+        services["web"]["command"][0] == "gunicorn"
+        and "sdc:create_app()" in services["web"]["command"]
+    )
     assert services["worker"]["command"][:2] == ["sdc", "worker"]
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
@@ -144,7 +171,9 @@ def test_create_token_command_prints_a_working_token(app, runner, user, client):
     result = runner.invoke(args=["create-token", user.email])
     assert result.exit_code == 0, result.output
     token = result.output.strip()
-    assert client.get("/scenarios/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.get("/scenarios/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
     assert runner.invoke(args=["create-token", "nobody@example.com"]).exit_code == 2
 
 
@@ -154,7 +183,9 @@ def test_create_admin_command(app, runner):
 
     weak = runner.invoke(args=["create-admin", "root@example.com", "--password", "short"])
     assert weak.exit_code == 2 and "at least 12" in weak.output
-    ok = runner.invoke(args=["create-admin", "root@example.com", "--password", "an admin passphrase here"])
+    ok = runner.invoke(
+        args=["create-admin", "root@example.com", "--password", "an admin passphrase here"]
+    )
     assert ok.exit_code == 0, ok.output
     with app.app_context():
         assert db.session.query(User).filter_by(email="root@example.com").one().is_admin

@@ -31,7 +31,9 @@ def _migrate(url: str, tmp_path: Path) -> None:
 
 def _run(script: str, arg: Path, url: str) -> None:
     env = {**os.environ, "DATABASE_URL": url}
-    done = subprocess.run([str(SCRIPTS / script), str(arg)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(SCRIPTS / script), str(arg)], env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -40,22 +42,34 @@ def _insert_and_check(url: str):
     marker = f"backup-{uuid.uuid4().hex[:8]}@example.com"
     with engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO users (id, email, password_hash, role, disabled, failed_logins, "
-                 "session_version, profile, created_at) VALUES (:id, :email, 'x', 'user', false, 0, "
-                 "1, '{}', CURRENT_TIMESTAMP)"),
-            {"id": uuid.uuid4().hex if engine.dialect.name == "sqlite" else str(uuid.uuid4()),
-             "email": marker},
+            text(
+                "INSERT INTO users (id, email, password_hash, role, disabled, failed_logins, "
+                "session_version, profile, created_at) VALUES (:id, :email, 'x', 'user', false, 0, "
+                "1, '{}', CURRENT_TIMESTAMP)"
+            ),
+            {
+                "id": uuid.uuid4().hex if engine.dialect.name == "sqlite" else str(uuid.uuid4()),
+                "email": marker,
+            },
         )
-        conn.execute(text("INSERT INTO audit_logs (time, action, detail) VALUES "
-                          "(CURRENT_TIMESTAMP, 'backup.test', '{}')"))
+        conn.execute(
+            text(
+                "INSERT INTO audit_logs (time, action, detail) VALUES "
+                "(CURRENT_TIMESTAMP, 'backup.test', '{}')"
+            )
+        )
     engine.dispose()
 
     def present() -> bool:
         eng = create_engine(normalise_database_url(url))
         try:
             with eng.connect() as conn:
-                return conn.execute(text("SELECT count(*) FROM users WHERE email = :e"),
-                                    {"e": marker}).scalar() == 1
+                return (
+                    conn.execute(
+                        text("SELECT count(*) FROM users WHERE email = :e"), {"e": marker}
+                    ).scalar()
+                    == 1
+                )
         finally:
             eng.dispose()
 
@@ -82,7 +96,9 @@ def test_postgres_backup_and_restore(tmp_path):
 
     base = make_url(normalise_database_url(POSTGRES_URL))
     name = f"sdc_backup_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    admin = base.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
     url = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
 
     def recreate():

@@ -14,9 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _app(tmp_path):
-    return create_app(settings=load_settings({
-        "SECRET_KEY": "x", "SDC_ENV": "test", "DATABASE_URL": "sqlite://",
-        "SDC_INSTANCE_DIR": str(tmp_path)}))
+    return create_app(
+        settings=load_settings(
+            {
+                "SECRET_KEY": "x",
+                "SDC_ENV": "test",
+                "DATABASE_URL": "sqlite://",
+                "SDC_INSTANCE_DIR": str(tmp_path),
+            }
+        )
+    )
 
 
 def test_authz_matrix_is_up_to_date(tmp_path):
@@ -37,7 +44,12 @@ def test_every_admin_route_is_declared_admin(tmp_path):
 
 
 def test_documents_exist():
-    for name in ("runbook.md", "incident-response.md", "authz-review-matrix.md",
-                 "observability-dashboard.md", "beta-readiness.md"):
+    for name in (
+        "runbook.md",
+        "incident-response.md",
+        "authz-review-matrix.md",
+        "observability-dashboard.md",
+        "beta-readiness.md",
+    ):
         text = (ROOT / "docs" / name).read_text()
         assert len(text) > 500, name

@@ -17,9 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "infra" / "grafana" / "dashboards" / "sdc.json"
 PROVISIONING = ROOT / "infra" / "grafana" / "provisioning"
 EXPECTED_PANELS = {
-    "Requests/min", "p95 and p99 latency", "5xx rate", "Rate-limited requests/min",
-    "Login failures and lockouts", "Job states (latest event per job)", "Failed jobs/min",
-    "Queue wait time", "Top slow routes", "Recent audit events", "Mutating requests/min",
+    "Requests/min",
+    "p95 and p99 latency",
+    "5xx rate",
+    "Rate-limited requests/min",
+    "Login failures and lockouts",
+    "Job states (latest event per job)",
+    "Failed jobs/min",
+    "Queue wait time",
+    "Top slow routes",
+    "Recent audit events",
+    "Mutating requests/min",
 }
 
 
@@ -73,7 +81,7 @@ def test_dashboard_has_every_required_panel():
 def test_macro_expansion():
     sql = expand_macros("SELECT $__timeGroupAlias(time, 1m) WHERE $__timeFilter(time)", "a", "b")
     assert sql == (
-        "SELECT to_timestamp(floor(extract(epoch from time)/60)*60) AS \"time\" "
+        'SELECT to_timestamp(floor(extract(epoch from time)/60)*60) AS "time" '
         "WHERE time BETWEEN 'a' AND 'b'"
     )
 
@@ -90,17 +98,35 @@ def test_every_panel_query_runs_as_the_read_only_role(app, migrated):
     now = utcnow()
     with app.app_context():
         for i in range(40):
-            db.session.add(RequestTelemetry(
-                time=now - timedelta(minutes=i % 10), request_id=f"r{i}",
-                method="POST" if i % 4 == 0 else "GET", route=f"/r/{i % 3}",
-                status=(500 if i % 10 == 0 else 429 if i % 7 == 0 else 200),
-                duration_ms=float(i), htmx=False))
+            db.session.add(
+                RequestTelemetry(
+                    time=now - timedelta(minutes=i % 10),
+                    request_id=f"r{i}",
+                    method="POST" if i % 4 == 0 else "GET",
+                    route=f"/r/{i % 3}",
+                    status=(500 if i % 10 == 0 else 429 if i % 7 == 0 else 200),
+                    duration_ms=float(i),
+                    htmx=False,
+                )
+            )
         for i, event in enumerate(["enqueued", "running", "completed", "running", "failed"]):
-            db.session.add(JobTelemetry(time=now - timedelta(minutes=i), queue="redis",
-                                        job_type="simulation", job_id=f"j{i // 3}", event=event,
-                                        wait_ms=12.5 if event == "running" else None))
-        for action in ("auth.login_failed", "auth.lockout", "security.rate_limited",
-                       "POST auth.login", "DELETE workspace.remove_component"):
+            db.session.add(
+                JobTelemetry(
+                    time=now - timedelta(minutes=i),
+                    queue="redis",
+                    job_type="simulation",
+                    job_id=f"j{i // 3}",
+                    event=event,
+                    wait_ms=12.5 if event == "running" else None,
+                )
+            )
+        for action in (
+            "auth.login_failed",
+            "auth.lockout",
+            "security.rate_limited",
+            "POST auth.login",
+            "DELETE workspace.remove_component",
+        ):
             db.session.add(AuditLog(time=now - timedelta(minutes=1), action=action, detail={}))
         db.session.commit()
 
@@ -118,5 +144,7 @@ def test_every_panel_query_runs_as_the_read_only_role(app, migrated):
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("DELETE FROM audit_logs")
         with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute("INSERT INTO request_telemetry (time, request_id, method, route, status, "
-                         "duration_ms, htmx) VALUES (now(), 'x', 'GET', '/', 200, 1, false)")
+            conn.execute(
+                "INSERT INTO request_telemetry (time, request_id, method, route, status, "
+                "duration_ms, htmx) VALUES (now(), 'x', 'GET', '/', 200, 1, false)"
+            )

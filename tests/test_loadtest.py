@@ -136,6 +136,7 @@ def test_interrupted_run_stops_everything_it_started(tmp_path):
     output = proc.stdout.read().decode()
     assert proc.returncode == 130, output[-3000:]
     time.sleep(0.5)
+
     def running(pid: int) -> bool:
         try:
             return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE

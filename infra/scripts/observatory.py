@@ -21,7 +21,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCAN = ROOT.parent / "shared" / "tools" / "observatory" / "scan.mjs"
-DEFAULT_PATHS = ["/", "/auth/login", "/auth/signup", "/scenarios/", "/status", "/healthz", "/no-such-page"]
+DEFAULT_PATHS = [
+    "/",
+    "/auth/login",
+    "/auth/signup",
+    "/scenarios/",
+    "/status",
+    "/healthz",
+    "/no-such-page",
+]
 MIN_SCORE = 120
 
 
@@ -77,8 +85,19 @@ def main(argv: list[str]) -> int:
         failures = 0
         for path in paths:
             out = subprocess.run(
-                ["node", str(SCAN), str(obs_dir), "localhost", str(http.server_port), str(https_port), path],
-                capture_output=True, text=True, env=env, timeout=120,
+                [
+                    "node",
+                    str(SCAN),
+                    str(obs_dir),
+                    "localhost",
+                    str(http.server_port),
+                    str(https_port),
+                    path,
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
             )
             match = re.search(r"^GRADE (\S+) (-?\d+)", out.stdout, flags=re.M)
             grade, score = (match.group(1), int(match.group(2))) if match else ("?", 0)

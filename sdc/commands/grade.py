@@ -30,12 +30,16 @@ def _bar(score: float, width: int = 20) -> str:
 
 def summary(report: dict) -> str:
     """A readable summary of a grading report."""
-    out = [f"{report['scenario']}: {report['overall_score']:.1f} / 100   (rubric "
-           f"{report['rubric_version']}, engine {report['engine_version']}, "
-           f"{report['measured_share'] * 100:.0f}% of the score measured)", ""]
+    out = [
+        f"{report['scenario']}: {report['overall_score']:.1f} / 100   (rubric "
+        f"{report['rubric_version']}, engine {report['engine_version']}, "
+        f"{report['measured_share'] * 100:.0f}% of the score measured)",
+        "",
+    ]
     for c in report["categories"]:
-        out.append(f"  {c['title']:<30} {_bar(c['score'])} {c['score']:5.1f}  (weight "
-                   f"{c['weight']})")
+        out.append(
+            f"  {c['title']:<30} {_bar(c['score'])} {c['score']:5.1f}  (weight {c['weight']})"
+        )
         out.append(f"      {c['rationale']}")
     out += ["", "Requirements:"]
     for r in report["requirements"]:
@@ -47,10 +51,13 @@ def summary(report: dict) -> str:
             out.append(f"      {a['detail']}")
             p = a.get("fix_proof")
             if p:
-                diff = ", ".join(f"{k} {p['before'].get(k)} -> {p['after'].get(k)}"
-                                 for k in p["primary"])
-                out.append(f"      fix {a['fix']['kind']}: {diff}"
-                           + ("" if p["improved"] else " (no measured improvement)"))
+                diff = ", ".join(
+                    f"{k} {p['before'].get(k)} -> {p['after'].get(k)}" for k in p["primary"]
+                )
+                out.append(
+                    f"      fix {a['fix']['kind']}: {diff}"
+                    + ("" if p["improved"] else " (no measured improvement)")
+                )
     for title, key in (("Strengths", "strengths"), ("Risks", "risks")):
         if report[key]:
             out += ["", f"{title}:"] + [f"  - {s['text']}" for s in report[key]]

@@ -48,16 +48,21 @@ def _pct(x) -> str:
 def summary(result: dict) -> str:
     """A readable summary of an sdc-result/1 dict."""
     m = result["metrics"]
-    lines = [f"engine {result['engine']} (v{result.get('engine_version', '?')}), "
-             f"seed {result['seed']}"]
+    lines = [
+        f"engine {result['engine']} (v{result.get('engine_version', '?')}), seed {result['seed']}"
+    ]
     cap = m.get("capacity_rps")
-    lines.append(f"offered {m['offered_rps']:,.0f} rps, throughput "
-                 f"{(m.get('throughput_rps') or 0):,.0f} rps, capacity "
-                 + (f"{cap:,.0f} rps" if cap else "unbounded")
-                 + (", SATURATED" if m.get("saturated") else ""))
-    lat = (f"latency mean {_ms(m.get('mean_ms'))} ms, p50 {_ms(m.get('p50_ms'))}, "
-           f"p95 {_ms(m.get('p95_ms'))}, p99 {_ms(m.get('p99_ms'))} ms, errors "
-           f"{_pct(m.get('error_rate'))}")
+    lines.append(
+        f"offered {m['offered_rps']:,.0f} rps, throughput "
+        f"{(m.get('throughput_rps') or 0):,.0f} rps, capacity "
+        + (f"{cap:,.0f} rps" if cap else "unbounded")
+        + (", SATURATED" if m.get("saturated") else "")
+    )
+    lat = (
+        f"latency mean {_ms(m.get('mean_ms'))} ms, p50 {_ms(m.get('p50_ms'))}, "
+        f"p95 {_ms(m.get('p95_ms'))}, p99 {_ms(m.get('p99_ms'))} ms, errors "
+        f"{_pct(m.get('error_rate'))}"
+    )
     lines.append(lat)
     if m.get("p95_ms_ci"):
         lo, hi = m["p95_ms_ci"]
@@ -69,9 +74,11 @@ def summary(result: dict) -> str:
     lines.append(head)
     lines.append("-" * len(head))
     for c in result["components"]:
-        lines.append(f"{c['id'][:17]:<18}{c['type']:<15}{c['arrival_rps']:>10,.0f}"
-                     f"{_pct(c['utilization']):>8}{_ms(c['mean_sojourn_ms']):>10}"
-                     f"{_ms(c['p95_sojourn_ms']):>10}{_pct(c['error_rate']):>8}")
+        lines.append(
+            f"{c['id'][:17]:<18}{c['type']:<15}{c['arrival_rps']:>10,.0f}"
+            f"{_pct(c['utilization']):>8}{_ms(c['mean_sojourn_ms']):>10}"
+            f"{_ms(c['p95_sojourn_ms']):>10}{_pct(c['error_rate']):>8}"
+        )
     if result["bottlenecks"]:
         lines.append("")
         lines.append("bottlenecks:")
@@ -82,17 +89,23 @@ def summary(result: dict) -> str:
         lines.append("")
         lines.append("timeline:")
         for e in result["timeline"][:20]:
-            lines.append(f"  {e['t_s']:>6.1f}s  {e['title']}" + (f" ({e['detail']})"
-                                                                  if e.get("detail") else ""))
+            lines.append(
+                f"  {e['t_s']:>6.1f}s  {e['title']}"
+                + (f" ({e['detail']})" if e.get("detail") else "")
+            )
     br = result.get("blast_radius")
     if br:
         lines.append("")
-        lines.append(f"blast radius: {_pct(br['impacted_share'])} of requests failed or slower "
-                     f"than {br['slo_ms']:g} ms during the failure; impacted: "
-                     + (", ".join(c["component_id"] for c in br["impacted_components"]) or "none"))
+        lines.append(
+            f"blast radius: {_pct(br['impacted_share'])} of requests failed or slower "
+            f"than {br['slo_ms']:g} ms during the failure; impacted: "
+            + (", ".join(c["component_id"] for c in br["impacted_components"]) or "none")
+        )
         ttr = br.get("time_to_recover_s")
-        lines.append(f"time to detect {br.get('time_to_detect_s')} s, time to recover "
-                     + (f"{ttr:g} s" if ttr is not None else "not within the run"))
+        lines.append(
+            f"time to detect {br.get('time_to_detect_s')} s, time to recover "
+            + (f"{ttr:g} s" if ttr is not None else "not within the run")
+        )
     for w in result.get("warnings", []):
         lines.append(f"warning [{w['code']}]: {w['message']}")
     return "\n".join(lines)
@@ -100,15 +113,30 @@ def summary(result: dict) -> str:
 
 @click.command("simulate")
 @click.argument("design_file", metavar="DESIGN.json", type=click.Path(dir_okay=False))
-@click.option("--traffic", "traffic_file", type=click.Path(dir_okay=False),
-              help="Traffic profile JSON (overrides the design's traffic).")
-@click.option("--engine", type=click.Choice(["analytic", "des"]), default="analytic",
-              show_default=True)
+@click.option(
+    "--traffic",
+    "traffic_file",
+    type=click.Path(dir_okay=False),
+    help="Traffic profile JSON (overrides the design's traffic).",
+)
+@click.option(
+    "--engine", type=click.Choice(["analytic", "des"]), default="analytic", show_default=True
+)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
-@click.option("--failure", "failures", multiple=True, metavar="MODE:ARGS",
-              help="e.g. node-down:api,replicas=1,at_s=10,for_s=20 (repeatable; needs des).")
-@click.option("--duration", "duration_s", type=float, default=None,
-              help="Simulated seconds (des; default: the traffic's duration_s).")
+@click.option(
+    "--failure",
+    "failures",
+    multiple=True,
+    metavar="MODE:ARGS",
+    help="e.g. node-down:api,replicas=1,at_s=10,for_s=20 (repeatable; needs des).",
+)
+@click.option(
+    "--duration",
+    "duration_s",
+    type=float,
+    default=None,
+    help="Simulated seconds (des; default: the traffic's duration_s).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the sdc-result/1 JSON.")
 def simulate_command(design_file, traffic_file, engine, seed, failures, duration_s, as_json):
     """Simulate DESIGN.json and print a summary (or the result JSON with --json)."""
@@ -141,8 +169,15 @@ def simulate_command(design_file, traffic_file, engine, seed, failures, duration
                 done[0] += step
 
     try:
-        result = simulate(doc, traffic, engine=engine, seed=seed, failures=specs or None,
-                          duration_s=duration_s, progress=progress)
+        result = simulate(
+            doc,
+            traffic,
+            engine=engine,
+            seed=seed,
+            failures=specs or None,
+            duration_s=duration_s,
+            progress=progress,
+        )
     except InvalidDesign as exc:
         _fail([str(p) for p in exc.problems])
     finally:

@@ -92,7 +92,9 @@ def layout(design: dict) -> Layout:
     edges = [
         (str(e.get("source")), str(e.get("target")))
         for e in design.get("edges") or []
-        if isinstance(e, dict) and e.get("source") in known and e.get("target") in known
+        if isinstance(e, dict)
+        and e.get("source") in known
+        and e.get("target") in known
         and e.get("source") != e.get("target")
     ]
     layer = _layers(ids, types, edges)

@@ -48,11 +48,17 @@ def preset(name: str, scenario_traffic: dict) -> dict:
     if name == "steady-day":
         return {**base, "peak_multiplier": 1.0, "burstiness": "steady"}
     if name == "launch-day":
-        return {**base, "peak_multiplier": min(50.0, base["peak_multiplier"] * 3),
-                "burstiness": "spiky"}
+        return {
+            **base,
+            "peak_multiplier": min(50.0, base["peak_multiplier"] * 3),
+            "burstiness": "spiky",
+        }
     if name == "viral-spike":
-        return {**base, "peak_multiplier": min(50.0, base["peak_multiplier"] * 10),
-                "burstiness": "extreme"}
+        return {
+            **base,
+            "peak_multiplier": min(50.0, base["peak_multiplier"] * 10),
+            "burstiness": "extreme",
+        }
     # regional-outage-drill: the largest region's share moves to the others pro rata.
     regions = {k: float(v) for k, v in base["regions"].items()}
     biggest = max(regions, key=lambda k: regions[k])
@@ -114,7 +120,12 @@ def load_curve(traffic: dict, points: int = 60) -> list[tuple[float, float]]:
     out: list[tuple[float, float]] = []
     for k in range(bursts):
         start = k * period + (period - width) / 2
-        out += [(k * period, peak * calm_x), (start, peak * calm_x), (start, peak * burst_x),
-                (start + width, peak * burst_x), (start + width, peak * calm_x)]
+        out += [
+            (k * period, peak * calm_x),
+            (start, peak * calm_x),
+            (start, peak * burst_x),
+            (start + width, peak * burst_x),
+            (start + width, peak * calm_x),
+        ]
     out.append((duration, peak * calm_x))
     return out

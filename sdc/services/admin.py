@@ -172,7 +172,10 @@ def job_stats(window: str = DEFAULT_WINDOW, *, now=None) -> dict:
             stuck.append({"kind": kind, "row": row})
     events = db.session.execute(
         select(
-            JobTelemetry.job_type, JobTelemetry.event, JobTelemetry.wait_ms, JobTelemetry.duration_ms
+            JobTelemetry.job_type,
+            JobTelemetry.event,
+            JobTelemetry.wait_ms,
+            JobTelemetry.duration_ms,
         )
         .where(JobTelemetry.time >= since)
         .limit(MAX_WINDOW_ROWS)
@@ -237,7 +240,10 @@ def requeue_job(kind: str, job_id: uuid.UUID) -> str:
     telemetry.record_job("requeued", kind, job_id, attempt=attempts, error=f"was {status}")
     outcome = "requeued" if jobs.enqueue(model, job_id, send) else "queue_down"
     audit.record(
-        audit.JOB_REQUEUED, kind, job_id, detail={"was": status, "attempts": attempts, "outcome": outcome}
+        audit.JOB_REQUEUED,
+        kind,
+        job_id,
+        detail={"was": status, "attempts": attempts, "outcome": outcome},
     )
     return outcome
 

@@ -202,7 +202,10 @@ def add_comment(
 
 
 def get_comment_for(
-    user: User, project_id: uuid.UUID, version_id: uuid.UUID, comment_id: uuid.UUID,
+    user: User,
+    project_id: uuid.UUID,
+    version_id: uuid.UUID,
+    comment_id: uuid.UUID,
     action: str = "comment",
 ) -> Comment:
     """The comment, or NotFound for outsiders; Forbidden for members without ``action``."""

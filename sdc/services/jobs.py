@@ -47,7 +47,9 @@ def check_limits(model, user_id, noun: str) -> None:
 
     cfg = settings()
     active = db.session.scalar(
-        select(func.count()).select_from(model).where(model.user_id == user_id, model.status.in_(ACTIVE))
+        select(func.count())
+        .select_from(model)
+        .where(model.user_id == user_id, model.status.in_(ACTIVE))
     )
     if active >= cfg.runs_concurrent:
         raise RateLimited(

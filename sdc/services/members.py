@@ -229,8 +229,12 @@ def accept_invite(user: User, token: str) -> ProjectMember:
     notifications.notify(
         project.owner_id,
         "invite_accepted",
-        {"project_id": str(project.id), "project_title": project.title, "by": user.email,
-         "role": invite.role},
+        {
+            "project_id": str(project.id),
+            "project_title": project.title,
+            "by": user.email,
+            "role": invite.role,
+        },
     )
     db.session.commit()
     return member

@@ -30,11 +30,14 @@ def notify(user_id: uuid.UUID, kind: str, payload: dict) -> Notification:
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def list_for(user: User, limit: int = LIST_LIMIT) -> list[Notification]:
@@ -58,8 +61,10 @@ def mark_read(user: User, notification_id: uuid.UUID | None = None) -> int:
     count = db.session.execute(
         stmt.values(read_at=utcnow()).execution_options(synchronize_session=False)
     ).rowcount
-    left = select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None)
+    left = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
     )
     db.session.execute(
         update(User)

@@ -161,7 +161,9 @@ def resolve(token: str, *, count_view: bool = True) -> ShareLink:
             db.session.commit()
         except OperationalError:  # a busy database loses one view count, never the page
             db.session.rollback()
-        audit.record(SHARE_LINK_VIEWED, "share_link", link_id, detail={"project_id": str(project_id)})
+        audit.record(
+            SHARE_LINK_VIEWED, "share_link", link_id, detail={"project_id": str(project_id)}
+        )
     return link
 
 

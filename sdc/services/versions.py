@@ -210,9 +210,12 @@ def _audit_removed_components(version: Version, new_design: dict, label: str) ->
 
 
 def _prune(version_id: uuid.UUID) -> None:
-    keep = select(VersionHistory.id).where(
-        VersionHistory.version_id == version_id, VersionHistory.stack == UNDO
-    ).order_by(VersionHistory.id.desc()).limit(HISTORY_DEPTH)
+    keep = (
+        select(VersionHistory.id)
+        .where(VersionHistory.version_id == version_id, VersionHistory.stack == UNDO)
+        .order_by(VersionHistory.id.desc())
+        .limit(HISTORY_DEPTH)
+    )
     ids = list(db.session.scalars(keep))
     if len(ids) >= HISTORY_DEPTH:
         db.session.execute(
@@ -306,7 +309,9 @@ def import_document(
     """
     version = get_version_for(user, project_id, version_id, write=True)
     if not isinstance(doc, dict):
-        raise InvalidEdit("The document must be a JSON object (an sdc-design/1 design).", "document")
+        raise InvalidEdit(
+            "The document must be a JSON object (an sdc-design/1 design).", "document"
+        )
     try:
         design_ops.check_limits(doc)
     except EditError as exc:
@@ -322,7 +327,13 @@ def import_document(
     if version.revision != revision:
         raise _stale(version, user)
     return _commit(
-        version, revision, "import", design=design, traffic=traffic, notes=notes, record=True,
+        version,
+        revision,
+        "import",
+        design=design,
+        traffic=traffic,
+        notes=notes,
+        record=True,
         editor=user,
     )
 
@@ -354,7 +365,13 @@ def _step(user: User, project_id, version_id, revision: int, pop: str, push: str
     db.session.delete(row)
     db.session.flush()
     return _commit(
-        version, revision, row.label, design=design, traffic=traffic, record=False, force=True,
+        version,
+        revision,
+        row.label,
+        design=design,
+        traffic=traffic,
+        record=False,
+        force=True,
         editor=user,
     )
 

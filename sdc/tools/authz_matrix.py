@@ -51,12 +51,21 @@ def rows(app: Flask) -> list[tuple]:
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         level, source = access_of(view, set(rule.arguments))
         mutating = any(m not in SAFE for m in methods)
-        audited = "every request" if rule.endpoint.startswith("admin.") else (
-            "generic row" if mutating else "-"
+        audited = (
+            "every request"
+            if rule.endpoint.startswith("admin.")
+            else ("generic row" if mutating else "-")
         )
         out.append(
-            (rule.rule, ", ".join(methods), rule.endpoint, level, source,
-             "yes" if mutating else "-", audited)
+            (
+                rule.rule,
+                ", ".join(methods),
+                rule.endpoint,
+                level,
+                source,
+                "yes" if mutating else "-",
+                audited,
+            )
         )
     out.sort(key=lambda r: (r[0], r[1]))
     return out
@@ -81,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     from sdc import create_app
     from sdc.settings import load_settings
 
-    app = create_app(settings=load_settings({"SECRET_KEY": "authz-matrix", "SDC_ENV": "test",
-                                             "DATABASE_URL": "sqlite://"}))
+    app = create_app(
+        settings=load_settings(
+            {"SECRET_KEY": "authz-matrix", "SDC_ENV": "test", "DATABASE_URL": "sqlite://"}
+        )
+    )
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(render(app))
     print(f"wrote {DOC} ({len(rows(app))} routes)")

@@ -107,7 +107,9 @@ def render_diagram(
         ops, mode = e.get("ops", "all"), e.get("mode", "sync")
         cls = f"edge edge-{escape(ops)} edge-{escape(mode)}"
         desc = f"{labels.get(e['source'], e['source'])} → {labels.get(e['target'], e['target'])}"
-        tag = " ".join(t for t in (ops if ops != "all" else "", "async" if mode == "async" else "") if t)
+        tag = " ".join(
+            t for t in (ops if ops != "all" else "", "async" if mode == "async" else "") if t
+        )
         group_cls = "edge-group"
         if edge_status := edge_delta.get(str(e.get("id", ""))):
             group_cls += f" delta-{escape(edge_status)}"
@@ -147,7 +149,7 @@ def render_diagram(
             out.append(f"<a{_attrs(attrs)}>")
         out.append(
             f'<rect class="node-box" width="{box.w:.0f}" height="{box.h:.0f}" rx="8"/>'
-            f'<title>{escape(label)} ({escape(ctype)})</title>'
+            f"<title>{escape(label)} ({escape(ctype)})</title>"
             f'<rect class="node-icon-bg" x="6" y="6" width="34" height="20" rx="4"/>'
             f'<text class="node-icon" x="23" y="20" text-anchor="middle" aria-hidden="true">'
             f"{escape(TYPE_ICONS.get(ctype, '?'))}</text>"
@@ -181,10 +183,12 @@ def render_diagram(
         out.append("</g>")
     out.append("</g></svg>")
     svg = "".join(out)
-    return Markup(  # reviewed: labels, ids, types and AZs pass through escape(); the rest are numbers # nosec B704
-        f'<figure class="diagram-figure" id="{escape(svg_id)}-figure">'
-        f'<div class="diagram-scroll">{svg}</div>'
-        f"{text_alternative(comps, edges, labels, overlay, node_delta)}</figure>"
+    return (
+        Markup(  # reviewed: labels, ids, types and AZs pass through escape(); the rest are numbers # nosec B704
+            f'<figure class="diagram-figure" id="{escape(svg_id)}-figure">'
+            f'<div class="diagram-scroll">{svg}</div>'
+            f"{text_alternative(comps, edges, labels, overlay, node_delta)}</figure>"
+        )
     )
 
 
@@ -204,7 +208,11 @@ def text_alternative(comps, edges, labels, overlay=None, node_delta=None) -> str
     for e in edges:
         tag = e.get("ops", "all")
         mode = e.get("mode", "sync")
-        suffix = "" if tag == "all" and mode == "sync" else f" ({tag}{', async' if mode == 'async' else ''})"
+        suffix = (
+            ""
+            if tag == "all" and mode == "sync"
+            else f" ({tag}{', async' if mode == 'async' else ''})"
+        )
         targets.setdefault(str(e.get("source")), []).append(
             labels.get(str(e.get("target")), str(e.get("target"))) + suffix
         )
@@ -219,10 +227,12 @@ def text_alternative(comps, edges, labels, overlay=None, node_delta=None) -> str
         stats = (overlay or {}).get(cid)
         if stats:
             # str(): adding Markup to a str would escape the <strong> written above.
-            line += str(escape(
-                f" · utilisation {float(stats.get('utilization') or 0) * 100:.0f}%,"
-                f" errors {float(stats.get('error_rate') or 0) * 100:.1f}%"
-            ))
+            line += str(
+                escape(
+                    f" · utilisation {float(stats.get('utilization') or 0) * 100:.0f}%,"
+                    f" errors {float(stats.get('error_rate') or 0) * 100:.1f}%"
+                )
+            )
         if targets.get(cid):
             line += " → " + str(escape(", ".join(targets[cid])))
         if (node_delta or {}).get(cid):

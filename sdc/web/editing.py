@@ -39,12 +39,8 @@ def conflict_response(exc: StaleRevision, page_url: str, full_page):
                 "current_revision": exc.current,
             }
         ), 409
-    fields = [
-        (k, v) for k, values in request.form.lists() if k not in _NOT_ECHOED for v in values
-    ]
-    fields += [
-        (k, v) for k, values in request.args.lists() if k not in _NOT_ECHOED for v in values
-    ]
+    fields = [(k, v) for k, values in request.form.lists() if k not in _NOT_ECHOED for v in values]
+    fields += [(k, v) for k, values in request.args.lists() if k not in _NOT_ECHOED for v in values]
     context = dict(
         message=exc.message,
         current_revision=exc.current,

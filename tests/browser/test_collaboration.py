@@ -56,9 +56,7 @@ def test_invite_accept_presence_and_viewer_rights(new_page, signup, live_url):
     viewer.locator("#comment-body").fill("@olivia why no cache?")
     viewer.locator("#comment-submit").click()
     expect(viewer.locator("#comment-threads")).to_contain_text("why no cache?")
-    token = viewer.evaluate(
-        "JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']"
-    )
+    token = viewer.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']")
     # Out of the page (no console noise): the viewer's session sends a notes save directly.
     resp = viewer.context.request.patch(
         workspace + "/notes",

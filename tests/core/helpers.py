@@ -12,17 +12,39 @@ def design(components, edges, traffic=None):
     return doc
 
 
-def single_station(c=1, service_ms=10.0, queue_limit=None, dist="exponential", replicas=1,
-                   rps=50.0, dispatch="round_robin"):
+def single_station(
+    c=1,
+    service_ms=10.0,
+    queue_limit=None,
+    dist="exponential",
+    replicas=1,
+    rps=50.0,
+    dispatch="round_robin",
+):
     """client -> svc with one M/M/c station; no network effect on the node metrics."""
     return design(
-        [{"id": "users", "type": "client"},
-         {"id": "svc", "type": "service", "replicas": replicas, "concurrency": c,
-          "service_time_ms": service_ms, "queue_limit": queue_limit, "service_dist": dist,
-          "dispatch": dispatch}],
+        [
+            {"id": "users", "type": "client"},
+            {
+                "id": "svc",
+                "type": "service",
+                "replicas": replicas,
+                "concurrency": c,
+                "service_time_ms": service_ms,
+                "queue_limit": queue_limit,
+                "service_dist": dist,
+                "dispatch": dispatch,
+            },
+        ],
         [{"id": "e1", "source": "users", "target": "svc"}],
-        {"baseline_rps": rps, "peak_multiplier": 1, "read_ratio": 0.5, "payload_kb": 1,
-         "regions": {"us-east": 1.0}, "duration_s": 60},
+        {
+            "baseline_rps": rps,
+            "peak_multiplier": 1,
+            "read_ratio": 0.5,
+            "payload_kb": 1,
+            "regions": {"us-east": 1.0},
+            "duration_s": 60,
+        },
     )
 
 
@@ -31,13 +53,29 @@ def tandem(n=5, service_ms=8.0, rps=100.0):
     edges = []
     prev = "users"
     for i in range(n):
-        comps.append({"id": f"s{i}", "type": "service", "concurrency": 1,
-                      "service_time_ms": service_ms, "queue_limit": None})
+        comps.append(
+            {
+                "id": f"s{i}",
+                "type": "service",
+                "concurrency": 1,
+                "service_time_ms": service_ms,
+                "queue_limit": None,
+            }
+        )
         edges.append({"id": f"e{i}", "source": prev, "target": f"s{i}"})
         prev = f"s{i}"
-    return design(comps, edges, {"baseline_rps": rps, "peak_multiplier": 1, "read_ratio": 0.5,
-                                 "payload_kb": 1, "regions": {"us-east": 1.0},
-                                 "duration_s": 60})
+    return design(
+        comps,
+        edges,
+        {
+            "baseline_rps": rps,
+            "peak_multiplier": 1,
+            "read_ratio": 0.5,
+            "payload_kb": 1,
+            "regions": {"us-east": 1.0},
+            "duration_s": 60,
+        },
+    )
 
 
 # --- independent textbook formulas (written from scratch, not imported from the engine) ----
@@ -101,8 +139,9 @@ def check_des_invariants(result: dict) -> None:
     assert ll["L"] == pytest.approx(ll["lambda_W"], rel=0.02, abs=0.05)
     for c in result["components"]:
         if "littles_law" in c and c["arrival_rps"] > 10:
-            assert c["littles_law"]["L"] == pytest.approx(c["littles_law"]["lambda_W"],
-                                                          rel=0.05, abs=0.05)
+            assert c["littles_law"]["L"] == pytest.approx(
+                c["littles_law"]["lambda_W"], rel=0.05, abs=0.05
+            )
 
 
 def des(doc, traffic=None, **kw):

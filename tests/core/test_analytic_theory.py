@@ -31,8 +31,9 @@ def test_erlang_c_per_node(c, rho):
     assert node["mean_queue_len"] == pytest.approx(ref["lq"], rel=1e-5, abs=1e-9)
     assert node["p95_sojourn_ms"] == pytest.approx(p95, rel=1e-5)
     # Little's law on the node: L = lambda W
-    assert node["mean_queue_len"] == pytest.approx(lam * (node["mean_sojourn_ms"] - SERVICE_MS),
-                                                   rel=1e-4, abs=1e-9)
+    assert node["mean_queue_len"] == pytest.approx(
+        lam * (node["mean_sojourn_ms"] - SERVICE_MS), rel=1e-4, abs=1e-9
+    )
 
 
 def test_engine_erlang_c_exact_to_1e_9():
@@ -46,8 +47,11 @@ def test_engine_erlang_c_exact_to_1e_9():
             assert st.p_wait == pytest.approx(erlang_c(c, lam, 1 / SERVICE_MS), rel=1e-9)
             assert st.mean_sojourn == pytest.approx(ref["w"], rel=1e-9)
             assert st.mean_queue == pytest.approx(ref["lq"], rel=1e-9)
-            p95 = quantile(lambda t, c=c, lam=lam: mmc_sojourn_tail(c, lam, 1 / SERVICE_MS, t),
-                           0.95, SERVICE_MS)
+            p95 = quantile(
+                lambda t, c=c, lam=lam: mmc_sojourn_tail(c, lam, 1 / SERVICE_MS, t),
+                0.95,
+                SERVICE_MS,
+            )
             assert st.sojourn_quantile(0.95) == pytest.approx(p95, rel=1e-6)
 
 

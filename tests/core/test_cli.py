@@ -15,11 +15,15 @@ EXAMPLES = sorted((Path(__file__).parents[2] / "docs" / "examples").glob("*.json
 
 @pytest.fixture
 def design_file(tmp_path):
-    doc = {"format": "sdc-design/1",
-           "components": [{"id": "u", "type": "client"},
-                          {"id": "api", "type": "service", "replicas": 2}],
-           "edges": [{"id": "e", "source": "u", "target": "api"}],
-           "traffic": {"baseline_rps": 200, "duration_s": 10}}
+    doc = {
+        "format": "sdc-design/1",
+        "components": [
+            {"id": "u", "type": "client"},
+            {"id": "api", "type": "service", "replicas": 2},
+        ],
+        "edges": [{"id": "e", "source": "u", "target": "api"}],
+        "traffic": {"baseline_rps": 200, "duration_s": 10},
+    }
     p = tmp_path / "d.json"
     p.write_text(json.dumps(doc))
     return p
@@ -32,9 +36,19 @@ def test_summary_exit_0(design_file):
 
 
 def test_json_des_with_failure(design_file):
-    r = CliRunner().invoke(simulate_command, [str(design_file), "--engine", "des", "--seed", "3",
-                                              "--failure", "node-down:api,replicas=1,at_s=2",
-                                              "--json"])
+    r = CliRunner().invoke(
+        simulate_command,
+        [
+            str(design_file),
+            "--engine",
+            "des",
+            "--seed",
+            "3",
+            "--failure",
+            "node-down:api,replicas=1,at_s=2",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     res = json.loads(r.output)
     assert res["format"] == "sdc-result/1" and res["engine"] == "des" and res["seed"] == 3
@@ -48,12 +62,23 @@ def test_traffic_file_overrides(design_file, tmp_path):
     assert json.loads(r.output)["metrics"]["offered_rps"] == 50
 
 
-@pytest.mark.parametrize("content,needle", [
-    ("{not json", "not valid JSON"),
-    (json.dumps({"format": "sdc-design/1", "components": [{"id": "x", "type": "service"}],
-                 "edges": []}), "needs at least one client"),
-    (json.dumps([1]), "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ("{not json", "not valid JSON"),
+        (
+            json.dumps(
+                {
+                    "format": "sdc-design/1",
+                    "components": [{"id": "x", "type": "service"}],
+                    "edges": [],
+                }
+            ),
+            "needs at least one client",
+        ),
+        (json.dumps([1]), "must be a JSON object"),
+    ],
+)
 def test_invalid_input_exit_2(tmp_path, content, needle):
     p = tmp_path / "bad.json"
     p.write_text(content)
@@ -67,8 +92,9 @@ def test_missing_file_and_bad_failure_exit_2(design_file, tmp_path):
     assert r.exit_code == 2 and "cannot read" in r.stderr
     r = CliRunner().invoke(simulate_command, [str(design_file), "--failure", "meteor:api"])
     assert r.exit_code == 2 and "unknown failure mode" in r.stderr
-    r = CliRunner().invoke(simulate_command, [str(design_file), "--engine", "des",
-                                              "--failure", "node-down:ghost"])
+    r = CliRunner().invoke(
+        simulate_command, [str(design_file), "--engine", "des", "--failure", "node-down:ghost"]
+    )
     assert r.exit_code == 2 and "ghost" in r.stderr
 
 

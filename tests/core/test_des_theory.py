@@ -50,8 +50,9 @@ def test_des_matches_erlang_c(c, rho):
 @pytest.mark.parametrize("c,k,rho", [(1, 5, 0.9), (4, 10, 1.2), (2, 0, 0.7)])
 def test_des_blocking_matches_mmck(c, k, rho):
     lam = rho * c / S
-    r = des(single_station(c=c, service_ms=S, queue_limit=k, rps=lam * 1000), seed=3,
-            duration_s=120)
+    r = des(
+        single_station(c=c, service_ms=S, queue_limit=k, rps=lam * 1000), seed=3, duration_s=120
+    )
     ref = mmck(c, lam, 1 / S, k)
     node = _node(r)
     assert node["error_rate"] == pytest.approx(ref["block"], rel=0.05, abs=0.002)
@@ -83,8 +84,16 @@ def test_des_tandem_jackson_burke():
 
 def test_des_md1_pollaczek_khinchine():
     lam = 0.8 / S
-    rows = [_node(des(single_station(c=1, service_ms=S, dist="deterministic", rps=lam * 1000),
-                      seed=seed, duration_s=300)) for seed in (6, 7)]
+    rows = [
+        _node(
+            des(
+                single_station(c=1, service_ms=S, dist="deterministic", rps=lam * 1000),
+                seed=seed,
+                duration_s=300,
+            )
+        )
+        for seed in (6, 7)
+    ]
     rho = lam * S
     wq = rho * S / (2 * (1 - rho))
     assert _avg(rows, "mean_sojourn_ms") == pytest.approx(wq + S, rel=0.03)

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import sdc.core
 
-FORBIDDEN = {"flask", "sqlalchemy", "flask_sqlalchemy", "huey", "redis", "click", "requests",
-             "werkzeug"}
+FORBIDDEN = {
+    "flask",
+    "sqlalchemy",
+    "flask_sqlalchemy",
+    "huey",
+    "redis",
+    "click",
+    "requests",
+    "werkzeug",
+}
 
 
 def test_core_imports_no_framework():

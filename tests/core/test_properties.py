@@ -11,8 +11,17 @@ from sdc.core.simulation import simulate, validate_design
 
 from .helpers import check_des_invariants
 
-TYPES = ["service", "cache", "database", "load-balancer", "api-gateway", "search",
-         "object-store", "queue", "worker"]
+TYPES = [
+    "service",
+    "cache",
+    "database",
+    "load-balancer",
+    "api-gateway",
+    "search",
+    "object-store",
+    "queue",
+    "worker",
+]
 
 
 @st.composite
@@ -21,9 +30,13 @@ def designs(draw, stable=False):
     comps = [{"id": "users", "type": "client"}]
     for i in range(n):
         t = draw(st.sampled_from(TYPES))
-        c = {"id": f"c{i}", "type": t, "replicas": draw(st.integers(1, 4)),
-             "service_time_ms": draw(st.floats(0.1, 8.0)),
-             "concurrency": draw(st.integers(1, 16))}
+        c = {
+            "id": f"c{i}",
+            "type": t,
+            "replicas": draw(st.integers(1, 4)),
+            "service_time_ms": draw(st.floats(0.1, 8.0)),
+            "concurrency": draw(st.integers(1, 16)),
+        }
         if t in ("cache",):
             c["params"] = {"hit_ratio": draw(st.floats(0.0, 1.0))}
         if t == "database":
@@ -36,16 +49,25 @@ def designs(draw, stable=False):
     for j in range(1, n):
         for i in range(j):
             if draw(st.integers(0, 3)) == 0 or i == j - 1 and draw(st.booleans()):
-                edges.append({"id": f"e{i}_{j}", "source": f"c{i}", "target": f"c{j}",
-                              "ops": draw(st.sampled_from(["all", "all", "read", "write"]))})
+                edges.append(
+                    {
+                        "id": f"e{i}_{j}",
+                        "source": f"c{i}",
+                        "target": f"c{j}",
+                        "ops": draw(st.sampled_from(["all", "all", "read", "write"])),
+                    }
+                )
     rps = draw(st.floats(5.0, 300.0))
-    traffic = {"baseline_rps": rps, "read_ratio": draw(st.floats(0.0, 1.0)),
-               "payload_kb": draw(st.floats(0.5, 64.0)), "duration_s": 20}
+    traffic = {
+        "baseline_rps": rps,
+        "read_ratio": draw(st.floats(0.0, 1.0)),
+        "payload_kb": draw(st.floats(0.5, 64.0)),
+        "duration_s": 20,
+    }
     return {"format": "sdc-design/1", "components": comps, "edges": edges, "traffic": traffic}
 
 
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -85,18 +107,25 @@ def test_analytic_and_des_agree_on_stable_designs(doc):
     de = simulate(doc, engine="des", seed=1)
     if de["metrics"]["mean_ms"] is None:
         return
-    assert de["metrics"]["mean_ms"] == __import__("pytest").approx(an["metrics"]["mean_ms"],
-                                                                   rel=0.10)
+    assert de["metrics"]["mean_ms"] == __import__("pytest").approx(
+        an["metrics"]["mean_ms"], rel=0.10
+    )
 
 
 def test_common_random_numbers_keep_arrivals_when_replicas_change():
-    doc = {"format": "sdc-design/1",
-           "components": [{"id": "u", "type": "client"},
-                          {"id": "api", "type": "service", "replicas": 2},
-                          {"id": "db", "type": "database"}],
-           "edges": [{"id": "a", "source": "u", "target": "api"},
-                     {"id": "b", "source": "api", "target": "db"}],
-           "traffic": {"baseline_rps": 500, "duration_s": 20}}
+    doc = {
+        "format": "sdc-design/1",
+        "components": [
+            {"id": "u", "type": "client"},
+            {"id": "api", "type": "service", "replicas": 2},
+            {"id": "db", "type": "database"},
+        ],
+        "edges": [
+            {"id": "a", "source": "u", "target": "api"},
+            {"id": "b", "source": "api", "target": "db"},
+        ],
+        "traffic": {"baseline_rps": 500, "duration_s": 20},
+    }
     one = simulate(doc, engine="des", seed=5)
     doc["components"][1]["replicas"] = 5
     two = simulate(doc, engine="des", seed=5)
@@ -104,7 +133,9 @@ def test_common_random_numbers_keep_arrivals_when_replicas_change():
     db = [next(c for c in r["components"] if c["id"] == "db") for r in (one, two)]
     assert db[0]["arrival_rps"] == db[1]["arrival_rps"]
     # same per-request service draws at the untouched database
-    assert db[0]["mean_sojourn_ms"] == __import__("pytest").approx(db[1]["mean_sojourn_ms"],
-                                                                   rel=0.02)
-    assert simulate(doc, engine="des", seed=6)["series"]["offered_rps"] != two["series"][
-        "offered_rps"]
+    assert db[0]["mean_sojourn_ms"] == __import__("pytest").approx(
+        db[1]["mean_sojourn_ms"], rel=0.02
+    )
+    assert (
+        simulate(doc, engine="des", seed=6)["series"]["offered_rps"] != two["series"]["offered_rps"]
+    )

@@ -51,7 +51,9 @@ def test_generic_row_for_every_mutating_request(app, client, user):
 def test_failed_and_unmatched_mutations_are_audited(app, logged_in):
     token = csrf_token(logged_in, "/scenarios/")
     missing = "00000000-0000-0000-0000-000000000000"
-    resp = logged_in.post(f"/projects/{missing}/versions/{missing}/copy", data={"csrf_token": token})
+    resp = logged_in.post(
+        f"/projects/{missing}/versions/{missing}/copy", data={"csrf_token": token}
+    )
     assert resp.status_code == 404
     (row,) = _rows(app, "POST projects.new_version")
     assert row.status == 404 and row.resource_type == "version" and row.resource_id == missing
@@ -66,9 +68,9 @@ def test_login_failures_lockout_and_logout(app, client, user, auth):
         auth.login(password="wrong password, definitely")
     auth.login(email="ghost@example.com", password="whatever it is here")
     failed = _rows(app, audit.LOGIN_FAILED)
-    assert [r.detail["reason"] for r in failed] == ["wrong password"] * settings.login_max_failures + [
-        "unknown account"
-    ]
+    assert [r.detail["reason"] for r in failed] == [
+        "wrong password"
+    ] * settings.login_max_failures + ["unknown account"]
     assert failed[0].actor_email == user.email and failed[0].status == 401
     assert failed[-1].actor_email == "ghost@example.com" and failed[-1].actor_id is None
     (lock,) = _rows(app, audit.LOCKOUT)
@@ -123,7 +125,9 @@ def test_rate_limited_requests_are_audited(app, migrated, tmp_path):
     client = limited.test_client()
     token = csrf_token(client, "/auth/signup")
     statuses = [
-        client.post("/auth/signup", data={"email": "x", "password": "", "csrf_token": token}).status_code
+        client.post(
+            "/auth/signup", data={"email": "x", "password": "", "csrf_token": token}
+        ).status_code
         for _ in range(11)
     ]
     telemetry.close(limited)
@@ -177,7 +181,7 @@ def test_purge_deletes_only_old_rows_in_batches(app):
 
 
 def test_csv_cells_cannot_become_formulas():
-    assert audit.csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert audit.csv_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     for prefix in "+-@\t\r":
         assert audit.csv_cell(prefix + "1").startswith("'")
     assert audit.csv_cell("plain") == "plain" and audit.csv_cell(None) == ""
@@ -185,14 +189,18 @@ def test_csv_cells_cannot_become_formulas():
 
 def test_no_update_or_delete_path_for_audit_rows():
     """Append-only: the only delete is the retention purge (``purge_table``)."""
-    pattern = re.compile(r"(update|delete)\(\s*AuditLog|AuditLog\)\.(update|delete)|audit_logs.*(UPDATE|DELETE)")
+    pattern = re.compile(
+        r"(update|delete)\(\s*AuditLog|AuditLog\)\.(update|delete)|audit_logs.*(UPDATE|DELETE)"
+    )
     offenders = []
     for path in list((ROOT / "sdc").rglob("*.py")) + list((ROOT / "tasks").rglob("*.py")):
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert offenders == []
-    assert "AuditLog" not in (ROOT / "sdc/services/audit.py").read_text().split("def purge_table")[1]
+    assert (
+        "AuditLog" not in (ROOT / "sdc/services/audit.py").read_text().split("def purge_table")[1]
+    )
 
 
 def test_every_security_action_is_distinct():

@@ -27,8 +27,14 @@ def team(app):
         for user, role in ((editor, "editor"), (viewer, "viewer")):
             _invite, token = members.create_invite(owner, project.id, user.email, role)
             members.accept_invite(user, token)
-        yield dict(owner=owner, editor=editor, viewer=viewer, outsider=outsider,
-                   project=project, version=version)
+        yield dict(
+            owner=owner,
+            editor=editor,
+            viewer=viewer,
+            outsider=outsider,
+            project=project,
+            version=version,
+        )
 
 
 def _actions() -> list[str]:
@@ -37,8 +43,15 @@ def _actions() -> list[str]:
 
 def test_policy_table_is_the_documented_one():
     assert policy.ALLOWED["viewer"] == {"read", "comment"}
-    assert policy.ALLOWED["editor"] == {"read", "comment", "edit", "run", "grade", "compare",
-                                        "report"}
+    assert policy.ALLOWED["editor"] == {
+        "read",
+        "comment",
+        "edit",
+        "run",
+        "grade",
+        "compare",
+        "report",
+    }
     assert policy.ALLOWED["owner"] == set(policy.ACTIONS)
     with pytest.raises(ValueError):
         policy.allows("owner", "fly")
@@ -47,7 +60,11 @@ def test_policy_table_is_the_documented_one():
 def test_roles_and_require(team):
     p = team["project"]
     assert [policy.role_of(team[k], p) for k in ("owner", "editor", "viewer", "outsider")] == [
-        "owner", "editor", "viewer", None]
+        "owner",
+        "editor",
+        "viewer",
+        None,
+    ]
     assert policy.role_of(None, p) is None
     with pytest.raises(NotFound):
         policy.require(team["outsider"], "read", p)
@@ -106,8 +123,9 @@ def test_invite_lifecycle_audited(team):
 def test_invite_expiry_revoke_and_guards(team):
     owner, p = team["owner"], team["project"]
     target = factories.make_user("late@example.com")
-    _inv, token = members.create_invite(owner, p.id, target.email, "editor",
-                                        ttl=timedelta(seconds=-1))
+    _inv, token = members.create_invite(
+        owner, p.id, target.email, "editor", ttl=timedelta(seconds=-1)
+    )
     with pytest.raises(InviteRefused) as exc:
         members.accept_invite(target, token)
     assert "expired" in exc.value.message
@@ -132,8 +150,12 @@ def test_invite_expiry_revoke_and_guards(team):
         members.create_invite(team["editor"], p.id, "x@example.com", "viewer")
     with pytest.raises(NotFound):
         members.create_invite(team["outsider"], p.id, "x@example.com", "viewer")
-    for email, role in (("owner@example.com", "viewer"), ("ed@example.com", "viewer"),
-                        ("nope", "viewer"), ("x@example.com", "owner")):
+    for email, role in (
+        ("owner@example.com", "viewer"),
+        ("ed@example.com", "viewer"),
+        ("nope", "viewer"),
+        ("x@example.com", "owner"),
+    ):
         with pytest.raises(ServiceError):
             members.create_invite(owner, p.id, email, role)
 
@@ -163,7 +185,8 @@ def test_role_change_removal_and_leave_end_access_at_once(team):
 def test_shared_with_and_pending_invites(team):
     rows = members.shared_with(team["viewer"])
     assert [(r["project"].id, r["role"], r["owner_email"]) for r in rows] == [
-        (team["project"].id, "viewer", "owner@example.com")]
+        (team["project"].id, "viewer", "owner@example.com")
+    ]
     assert members.shared_with(team["outsider"]) == []
     members.create_invite(team["owner"], team["project"].id, "out@example.com", "viewer")
     assert [i.role for i in members.pending_invites_for(team["outsider"])] == ["viewer"]
@@ -200,15 +223,24 @@ def test_comment_crud_resolution_and_audit(team):
     with pytest.raises(NotFound):
         comments.edit_comment(team["outsider"], p.id, v.id, whole.id, "x")
     actions = _actions()
-    for name in (audit.COMMENT_CREATED, audit.COMMENT_EDITED, audit.COMMENT_RESOLVED,
-                 audit.COMMENT_REOPENED, audit.COMMENT_DELETED):
+    for name in (
+        audit.COMMENT_CREATED,
+        audit.COMMENT_EDITED,
+        audit.COMMENT_RESOLVED,
+        audit.COMMENT_REOPENED,
+        audit.COMMENT_DELETED,
+    ):
         assert name in actions
 
 
 def test_mentions_notify_members_only(team):
     p, v = team["project"], team["version"]
-    comments.add_comment(team["owner"], p.id, v.id,
-                         "@ed and @vi@example.com please look; @out and @owner are ignored")
+    comments.add_comment(
+        team["owner"],
+        p.id,
+        v.id,
+        "@ed and @vi@example.com please look; @out and @owner are ignored",
+    )
     assert [n.kind for n in notifications.list_for(team["editor"])] == ["mention"]
     assert notifications.unread_count(team["viewer"]) == 1
     assert notifications.list_for(team["outsider"]) == []
@@ -225,7 +257,8 @@ def test_presence_expires(team):
     presence_service.heartbeat(team["owner"], p.id, v.id)
     presence_service.heartbeat(team["viewer"], p.id, v.id)
     assert [u.email for u in presence_service.present(v.id, exclude=team["owner"])] == [
-        "vi@example.com"]
+        "vi@example.com"
+    ]
     row = db.session.get(Presence, (v.id, team["viewer"].id))
     row.last_seen = utcnow() - presence_service.TIMEOUT - timedelta(seconds=1)
     db.session.commit()
@@ -242,9 +275,18 @@ def test_shared_projects_stay_out_of_my_own_trend_and_recent_list(team):
     from sdc.services.projects import recent_projects
 
     v = team["version"]
-    db.session.add(GradeReport(version_id=v.id, user_id=team["owner"].id, status="completed",
-                               rubric_version="t", input_snapshot={}, input_hash="h",
-                               overall_score=70, report={"categories": []}))
+    db.session.add(
+        GradeReport(
+            version_id=v.id,
+            user_id=team["owner"].id,
+            status="completed",
+            rubric_version="t",
+            input_snapshot={},
+            input_hash="h",
+            overall_score=70,
+            report={"categories": []},
+        )
+    )
     db.session.commit()
     assert len(progress.grade_history(team["owner"])) == 1
     assert progress.grade_history(team["editor"]) == []

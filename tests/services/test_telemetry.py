@@ -19,7 +19,9 @@ def _rows(app):
 
 
 def test_request_rows_use_the_route_template_and_request_id(app, logged_in):
-    resp = logged_in.get("/scenarios/", headers={"X-Request-ID": "trace-abc-123", "HX-Request": "true"})
+    resp = logged_in.get(
+        "/scenarios/", headers={"X-Request-ID": "trace-abc-123", "HX-Request": "true"}
+    )
     assert resp.headers["X-Request-ID"] == "trace-abc-123"
     logged_in.get("/projects/00000000-0000-0000-0000-000000000000")
     logged_in.post("/no/such/path")
@@ -193,7 +195,9 @@ def test_reaper_and_enqueue_record_events(app, user):
         events = [
             (e.event, e.job_type)
             for e in db.session.scalars(
-                select(JobTelemetry).where(JobTelemetry.job_id == str(run_id)).order_by(JobTelemetry.id)
+                select(JobTelemetry)
+                .where(JobTelemetry.job_id == str(run_id))
+                .order_by(JobTelemetry.id)
             )
         ]
     assert events == [

@@ -16,7 +16,14 @@ from sdc.services import audit, telemetry
 from tests import factories
 from tests.conftest import AuthActions, csrf_token
 
-PAGES = ["/admin/", "/admin/audit", "/admin/audit.csv", "/admin/requests", "/admin/jobs", "/admin/users"]
+PAGES = [
+    "/admin/",
+    "/admin/audit",
+    "/admin/audit.csv",
+    "/admin/requests",
+    "/admin/jobs",
+    "/admin/users",
+]
 
 
 @pytest.fixture
@@ -36,7 +43,9 @@ def test_non_admins_get_404(app, client, user, path):
 
 def test_non_admin_actions_get_404_and_change_nothing(app, logged_in, user):
     token = csrf_token(logged_in, "/scenarios/")
-    resp = logged_in.post(f"/admin/users/{user.id}", data={"action": "grant_admin", "csrf_token": token})
+    resp = logged_in.post(
+        f"/admin/users/{user.id}", data={"action": "grant_admin", "csrf_token": token}
+    )
     assert resp.status_code == 404
     with app.app_context():
         assert db.session.get(User, user.id).role == "user"
@@ -58,7 +67,9 @@ def test_audit_filters_pagination_and_bad_input(app, admin_client):
         audit.record(audit.TOKEN_CREATED, "token", "t1", 200, actor_email="keep@example.com")
     body = admin_client.get("/admin/audit?action=token.created").get_data(as_text=True)
     assert "keep@example.com" in body and "p3@example.com" not in body
-    body = admin_client.get("/admin/audit?action=login_failed&per_page=10&page=2").get_data(as_text=True)
+    body = admin_client.get("/admin/audit?action=login_failed&per_page=10&page=2").get_data(
+        as_text=True
+    )
     assert "page 2 of 3" in body
     assert "1 entries" in admin_client.get("/admin/audit?resource=user:u7").get_data(as_text=True)
     assert "30 entries" in admin_client.get("/admin/audit?status=401").get_data(as_text=True)
@@ -95,13 +106,23 @@ def test_request_stats_percentiles_and_window(app, admin_client):
         for i in range(100):
             db.session.add(
                 RequestTelemetry(
-                    time=now - timedelta(minutes=5), request_id=f"r{i}", method="GET",
-                    route="/slow", status=500 if i < 5 else 200, duration_ms=float(i + 1),
+                    time=now - timedelta(minutes=5),
+                    request_id=f"r{i}",
+                    method="GET",
+                    route="/slow",
+                    status=500 if i < 5 else 200,
+                    duration_ms=float(i + 1),
                 )
             )
         db.session.add(
-            RequestTelemetry(time=now - timedelta(hours=3), request_id="old", method="GET",
-                             route="/old", status=200, duration_ms=1.0)
+            RequestTelemetry(
+                time=now - timedelta(hours=3),
+                request_id="old",
+                method="GET",
+                route="/old",
+                status=200,
+                duration_ms=1.0,
+            )
         )
         db.session.commit()
         stats = admin_service.request_stats("1h", now=now)
@@ -150,9 +171,12 @@ def test_stuck_job_is_listed_and_requeued(app, admin_client, user, monkeypatch):
         assert row.status == "pending" and row.enqueued_at is not None
         assert db.session.scalar(select(AuditLog).where(AuditLog.action == audit.JOB_REQUEUED))
     # finished or unknown jobs cannot be re-enqueued
-    assert admin_client.post(
-        f"/admin/jobs/bogus/{run_id}/requeue", data={"csrf_token": token}
-    ).status_code == 404
+    assert (
+        admin_client.post(
+            f"/admin/jobs/bogus/{run_id}/requeue", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
 
 
 def test_user_actions(app, admin_client, user):
@@ -161,7 +185,9 @@ def test_user_actions(app, admin_client, user):
     assert "user@example.com" in body and "root@example.com" not in body
 
     def act(action, target=user.id):
-        return admin_client.post(f"/admin/users/{target}", data={"action": action, "csrf_token": token})
+        return admin_client.post(
+            f"/admin/users/{target}", data={"action": action, "csrf_token": token}
+        )
 
     with app.app_context():
         version_before = db.session.get(User, user.id).session_version
@@ -176,10 +202,19 @@ def test_user_actions(app, admin_client, user):
         assert not target.disabled and target.role == "user"
         assert target.session_version == version_before + 2  # disable + end sessions
         root = db.session.scalar(select(User).where(User.email == "root@example.com"))
-        actions = [r.action for r in db.session.scalars(
-            select(AuditLog).where(AuditLog.resource_id == str(user.id)).order_by(AuditLog.id))]
-    for expected in (audit.USER_DISABLED, audit.USER_ENABLED, audit.SESSIONS_ENDED,
-                     audit.ADMIN_GRANTED, audit.ADMIN_REVOKED):
+        actions = [
+            r.action
+            for r in db.session.scalars(
+                select(AuditLog).where(AuditLog.resource_id == str(user.id)).order_by(AuditLog.id)
+            )
+        ]
+    for expected in (
+        audit.USER_DISABLED,
+        audit.USER_ENABLED,
+        audit.SESSIONS_ENDED,
+        audit.ADMIN_GRANTED,
+        audit.ADMIN_REVOKED,
+    ):
         assert expected in actions
     # an admin cannot disable or demote themselves
     assert act("disable", root.id).status_code == 400

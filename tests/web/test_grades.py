@@ -131,15 +131,21 @@ def test_user_text_is_escaped_in_report(app, logged_in, hx):
 
 def test_project_page_shows_latest_score_per_version_and_trend(app, logged_in, hx):
     pid, vid = _version(app, example="weak")
-    location = logged_in.post(_grade_url(pid, vid), data={"csrf_token": hx.token}).headers["Location"]
+    location = logged_in.post(_grade_url(pid, vid), data={"csrf_token": hx.token}).headers[
+        "Location"
+    ]
     grade_id = location.rsplit("/", 1)[1]
     page = logged_in.get(location).get_data(as_text=True)
     action_id = re.search(r'name="action_id" value="([^"]+)"', page).group(1)
-    fix = logged_in.post(f"/grades/{grade_id}/fix-version", data={"csrf_token": hx.token, "action_id": action_id})
+    fix = logged_in.post(
+        f"/grades/{grade_id}/fix-version", data={"csrf_token": hx.token, "action_id": action_id}
+    )
     new_vid = fix.headers["Location"].rstrip("/").rsplit("/", 1)[1]
     logged_in.post(_grade_url(pid, new_vid), data={"csrf_token": hx.token})
     with app.app_context():
-        scores = [g.overall_score for g in db.session.query(GradeReport).order_by(GradeReport.created_at)]
+        scores = [
+            g.overall_score for g in db.session.query(GradeReport).order_by(GradeReport.created_at)
+        ]
     body = logged_in.get(f"/projects/{pid}").get_data(as_text=True)
     for score in scores:
         assert f"{round(score, 1)}/100" in body

@@ -22,8 +22,10 @@ def test_owner_invites_invitee_signs_up_and_accepts(app, client):
     _owner, pid, vid = _setup(app)
     AuthActions(client).login("owner@example.com")
     token = csrf_token(client, f"/projects/{pid}/members")
-    resp = client.post(f"/projects/{pid}/members/invites",
-                       data={"email": "friend@example.com", "role": "editor", "csrf_token": token})
+    resp = client.post(
+        f"/projects/{pid}/members/invites",
+        data={"email": "friend@example.com", "role": "editor", "csrf_token": token},
+    )
     assert resp.status_code == 201
     link = re.search(r'value="(http://localhost/invites/[^"]+)"', resp.get_data(as_text=True))
     assert link, "the invite link is shown once"
@@ -35,9 +37,15 @@ def test_owner_invites_invitee_signs_up_and_accepts(app, client):
     assert '<meta name="referrer" content="no-referrer">' in page.get_data(as_text=True)
     # sign up with that address from the invite page: back to the invite afterwards
     signup_token = csrf_token(client, f"/auth/signup?next={path}")
-    resp = client.post("/auth/signup", data={"email": "friend@example.com",
-                                             "password": factories.PASSWORD,
-                                             "csrf_token": signup_token, "next": path})
+    resp = client.post(
+        "/auth/signup",
+        data={
+            "email": "friend@example.com",
+            "password": factories.PASSWORD,
+            "csrf_token": signup_token,
+            "next": path,
+        },
+    )
     assert resp.status_code == 303 and resp.headers["Location"].endswith(path)
     token = csrf_token(client, path)
     resp = client.post(path, data={"csrf_token": token})
@@ -84,8 +92,10 @@ def test_viewer_sees_banner_comments_and_presence_but_cannot_edit(app, client):
     assert 'class="comment-badge"' in page  # the open comment on the users node
     panel = hx.get(f"/projects/{pid}/versions/{vid}/comments").get_data(as_text=True)
     assert "@vi what do you think?" in panel and 'id="comment-form"' in panel
-    resp = hx.post(f"/projects/{pid}/versions/{vid}/comments",
-                   data={"body": "<script>x</script> fine", "component": "users"})
+    resp = hx.post(
+        f"/projects/{pid}/versions/{vid}/comments",
+        data={"body": "<script>x</script> fine", "component": "users"},
+    )
     assert resp.status_code == 201 and "&lt;script&gt;" in resp.get_data(as_text=True)
     resp = hx.patch(f"/projects/{pid}/versions/{vid}/notes", data={"notes": "x", "revision": "1"})
     assert resp.status_code == 403
@@ -122,6 +132,7 @@ def test_owner_changes_role_removes_and_member_leaves(app, client):
     member = app.test_client()
     AuthActions(member).login("a@example.com")
     token = csrf_token(member, f"/projects/{pid}/members")
-    assert member.post(f"/projects/{pid}/members/leave",
-                       data={"csrf_token": token}).status_code == 303
+    assert (
+        member.post(f"/projects/{pid}/members/leave", data={"csrf_token": token}).status_code == 303
+    )
     assert member.get(f"/projects/{pid}/versions/{vid}").status_code == 404

@@ -77,8 +77,11 @@ ROUTES: dict[tuple[str, str], tuple[str, int, dict]] = {
     ("reports.create_link", "POST"): ("manage_share_links", 201, {}),
     ("reports.revoke_link", "DELETE"): ("manage_share_links", 200, {}),
     ("members.index", "GET"): ("read", 200, {}),
-    ("members.create_invite", "POST"): ("manage_members", 201,
-                                        {"email": "new@example.com", "role": "viewer"}),
+    ("members.create_invite", "POST"): (
+        "manage_members",
+        201,
+        {"email": "new@example.com", "role": "viewer"},
+    ),
     ("members.revoke_invite", "DELETE"): ("manage_members", 204, {}),
     ("members.update_role", "PATCH"): ("manage_members", 200, {"role": "viewer"}),
     ("members.remove", "DELETE"): ("manage_members", 204, {}),
@@ -100,9 +103,16 @@ NOT_ROLE_BASED = {
 
 
 def _rules():
-    app = create_app(settings=load_settings({
-        "SECRET_KEY": "x", "SDC_ENV": "test", "DATABASE_URL": "sqlite://",
-        "SDC_INSTANCE_DIR": tempfile.mkdtemp()}))
+    app = create_app(
+        settings=load_settings(
+            {
+                "SECRET_KEY": "x",
+                "SDC_ENV": "test",
+                "DATABASE_URL": "sqlite://",
+                "SDC_INSTANCE_DIR": tempfile.mkdtemp(),
+            }
+        )
+    )
     out = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(PREFIXES):
@@ -144,28 +154,34 @@ class World:
         import tasks
 
         tasks.huey.immediate = True
-        self.users = {r: _user(f"{r}@example.com") for r in ("owner", "editor", "viewer",
-                                                              "outsider")}
+        self.users = {
+            r: _user(f"{r}@example.com") for r in ("owner", "editor", "viewer", "outsider")
+        }
         owner = self.users["owner"]
         self.version = factories.make_runnable_version(owner)
         self.project = self.version.project
         for role in ("editor", "viewer"):
-            _i, token = members.create_invite(owner, self.project.id, f"{role}@example.com",
-                                              role)
+            _i, token = members.create_invite(owner, self.project.id, f"{role}@example.com", role)
             members.accept_invite(self.users[role], token)
         self.run = factories.make_run(owner, self.version, engine="analytic")
         self.grade = GradeReport(
-            version_id=self.version.id, user_id=owner.id, status="completed",
-            rubric_version="test", input_snapshot={"design": self.version.document()},
-            input_hash=uuid.uuid4().hex, report={"action_items": []},
+            version_id=self.version.id,
+            user_id=owner.id,
+            status="completed",
+            rubric_version="test",
+            input_snapshot={"design": self.version.document()},
+            input_hash=uuid.uuid4().hex,
+            report={"action_items": []},
         )
         db.session.add(self.grade)
-        self.comment = Comment(project_id=self.project.id, version_id=self.version.id,
-                               author_id=owner.id, body="first")
+        self.comment = Comment(
+            project_id=self.project.id, version_id=self.version.id, author_id=owner.id, body="first"
+        )
         db.session.add(self.comment)
         db.session.commit()
-        self.invite, _t = members.create_invite(owner, self.project.id, "later@example.com",
-                                                "editor")
+        self.invite, _t = members.create_invite(
+            owner, self.project.id, "later@example.com", "editor"
+        )
         from sdc.services import share_links
 
         self.link = share_links.create_link(owner, self.project.id)[0]
@@ -174,9 +190,15 @@ class World:
 
     def args(self) -> dict:
         return {
-            "project_id": self.project.id, "version_id": self.version.id, "run_id": self.run.id,
-            "grade_id": self.grade.id, "comment_id": self.comment.id, "cid": "api",
-            "eid": "e2", "invite_id": self.invite.id, "user_id": self.users["viewer"].id,
+            "project_id": self.project.id,
+            "version_id": self.version.id,
+            "run_id": self.run.id,
+            "grade_id": self.grade.id,
+            "comment_id": self.comment.id,
+            "cid": "api",
+            "eid": "e2",
+            "invite_id": self.invite.id,
+            "user_id": self.users["viewer"].id,
             "link_id": self.link.id,
         }
 
@@ -185,12 +207,14 @@ def _url(rule: str, args: dict) -> str:
     from werkzeug.routing import Map, Rule
 
     m = Map([Rule(rule, endpoint="x")])
-    return m.bind("localhost").build("x", {k: v for k, v in args.items() if f":{k}>" in rule
-                                           or f"<{k}>" in rule})
+    return m.bind("localhost").build(
+        "x", {k: v for k, v in args.items() if f":{k}>" in rule or f"<{k}>" in rule}
+    )
 
 
-@pytest.mark.parametrize(("endpoint", "method", "rule"), CASES,
-                         ids=[f"{m} {e}" for e, m, _ in CASES])
+@pytest.mark.parametrize(
+    ("endpoint", "method", "rule"), CASES, ids=[f"{m} {e}" for e, m, _ in CASES]
+)
 def test_route_statuses_by_role(app, client, endpoint, method, rule):
     action, ok_status, data = ROUTES[(endpoint, method)]
     got, want = {}, {}
@@ -224,8 +248,10 @@ def test_removed_member_loses_access_on_the_next_request(app, client):
     with app.app_context():
         world = World()
         url = f"/projects/{world.project.id}/versions/{world.version.id}"
-        headers = {"Accept": "application/json",
-                   "Authorization": f"Bearer {world.tokens['editor']}"}
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"Bearer {world.tokens['editor']}",
+        }
         assert client.get(url, headers=headers).status_code == 200
         members.remove_member(world.users["owner"], world.project.id, world.users["editor"].id)
         assert client.get(url, headers=headers).status_code == 404

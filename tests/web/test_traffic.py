@@ -12,9 +12,16 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.web._versions import count_queries, ids, new_revision, start, stored
 
-FORM = {"baseline_rps": "1000", "peak_multiplier": "2", "read_percent": "80",
-        "payload_kb": "2", "duration_s": "60", "burstiness": "spiky",
-        "region-us-east": "60", "region-europe": "40"}
+FORM = {
+    "baseline_rps": "1000",
+    "peak_multiplier": "2",
+    "read_percent": "80",
+    "payload_kb": "2",
+    "duration_s": "60",
+    "burstiness": "spiky",
+    "region-us-east": "60",
+    "region-europe": "40",
+}
 
 
 @pytest.fixture
@@ -45,9 +52,15 @@ def test_autosave_updates_summary_out_of_band(app, hx, url):
     assert 'id="traffic-summary"' in body and "2,000 rps" in body
     assert new_revision(resp) == 2
     traffic = stored(app, url.removesuffix("/traffic")).traffic
-    assert traffic == {"baseline_rps": 1000.0, "peak_multiplier": 2.0, "read_ratio": 0.8,
-                       "payload_kb": 2.0, "duration_s": 60.0, "burstiness": "spiky",
-                       "regions": {"us-east": 0.6, "europe": 0.4}}
+    assert traffic == {
+        "baseline_rps": 1000.0,
+        "peak_multiplier": 2.0,
+        "read_ratio": 0.8,
+        "payload_kb": 2.0,
+        "duration_s": 60.0,
+        "burstiness": "spiky",
+        "regions": {"us-east": 0.6, "europe": 0.4},
+    }
 
 
 def test_region_shares_must_sum_to_100(app, hx, url):
@@ -61,14 +74,17 @@ def test_region_shares_must_sum_to_100(app, hx, url):
     assert stored(app, url.removesuffix("/traffic")).revision == 1
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("baseline_rps", "lots", "Baseline requests per second must be a number"),
-    ("baseline_rps", "0", "must be greater than 0"),
-    ("peak_multiplier", "51", "Peak multiplier must be at least 1 and at most 50"),
-    ("read_percent", "101", "Reads (%) must be at least 0 and at most 100"),
-    ("burstiness", "wild", "Burstiness must be one of"),
-    ("duration_s", "1e308", "at most 3600"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("baseline_rps", "lots", "Baseline requests per second must be a number"),
+        ("baseline_rps", "0", "must be greater than 0"),
+        ("peak_multiplier", "51", "Peak multiplier must be at least 1 and at most 50"),
+        ("read_percent", "101", "Reads (%) must be at least 0 and at most 100"),
+        ("burstiness", "wild", "Burstiness must be one of"),
+        ("duration_s", "1e308", "at most 3600"),
+    ],
+)
 def test_bad_values_are_refused_inline(app, hx, url, field, value, message):
     resp = hx.patch(url, data={"revision": 1, **FORM, field: value})
     assert resp.status_code == 422
@@ -78,11 +94,20 @@ def test_bad_values_are_refused_inline(app, hx, url, field, value, message):
 
 def test_no_js_form_and_errors_page(app, logged_in, url):
     token = csrf_token(logged_in, url)
-    resp = logged_in.post(url, data={"csrf_token": token, "_method": "PATCH", "revision": 1,
-                                     **FORM})
+    resp = logged_in.post(
+        url, data={"csrf_token": token, "_method": "PATCH", "revision": 1, **FORM}
+    )
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/traffic")
-    resp = logged_in.post(url, data={"csrf_token": token, "_method": "PATCH", "revision": 2,
-                                     **FORM, "region-us-east": "10"})
+    resp = logged_in.post(
+        url,
+        data={
+            "csrf_token": token,
+            "_method": "PATCH",
+            "revision": 2,
+            **FORM,
+            "region-us-east": "10",
+        },
+    )
     assert resp.status_code == 422
     body = resp.get_data(as_text=True)
     assert "<html" in body and "50% short" in body and 'value="10"' in body
@@ -98,7 +123,9 @@ def test_presets(app, hx, url, preset):
 
     assert validate_traffic(version.traffic) == []
     if preset == "viral-spike":
-        assert version.traffic["peak_multiplier"] == 30 and version.traffic["burstiness"] == "extreme"
+        assert (
+            version.traffic["peak_multiplier"] == 30 and version.traffic["burstiness"] == "extreme"
+        )
     if preset == "regional-outage-drill":
         assert "us-east" not in version.traffic["regions"]
         assert abs(sum(version.traffic["regions"].values()) - 1) < 1e-9
@@ -124,18 +151,25 @@ def test_other_users_traffic_is_404(app, client, url):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(url, headers=headers).status_code == 404
     assert client.patch(url, headers=headers, data={"revision": 1, **FORM}).status_code == 404
-    assert client.post(url + "/preset", headers=headers,
-                       data={"revision": 1, "preset": "scenario"}).status_code == 404
+    assert (
+        client.post(
+            url + "/preset", headers=headers, data={"revision": 1, "preset": "scenario"}
+        ).status_code
+        == 404
+    )
     pid, _vid = ids(url)
-    assert client.get(f"/projects/{pid}/versions/{uuid.uuid4()}/traffic",
-                      headers=headers).status_code == 404
+    assert (
+        client.get(f"/projects/{pid}/versions/{uuid.uuid4()}/traffic", headers=headers).status_code
+        == 404
+    )
 
 
 def test_bearer_json_patch(app, client, user, url):
     with app.app_context():
         token = factories.make_token(db.session.merge(user))
-    resp = client.patch(url, headers={"Authorization": f"Bearer {token}"},
-                        data={"revision": 1, **FORM})
+    resp = client.patch(
+        url, headers={"Authorization": f"Bearer {token}"}, data={"revision": 1, **FORM}
+    )
     assert resp.status_code == 200 and resp.get_json()["summary"]["peak_rps"] == 2000
 
 
@@ -148,6 +182,7 @@ def test_traffic_query_count(app, logged_in, url):
 def test_load_curve_shapes():
     steady = traffic_profile.load_curve({"baseline_rps": 10, "peak_multiplier": 2})
     assert {rps for _t, rps in steady} == {20.0}
-    spiky = traffic_profile.load_curve({"baseline_rps": 10, "peak_multiplier": 2,
-                                        "burstiness": "spiky", "duration_s": 60})
+    spiky = traffic_profile.load_curve(
+        {"baseline_rps": 10, "peak_multiplier": 2, "burstiness": "spiky", "duration_s": 60}
+    )
     assert max(r for _t, r in spiky) == 50.0 and spiky[-1][0] == 60.0

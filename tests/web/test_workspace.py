@@ -25,8 +25,14 @@ from tests.web._versions import (
     stored,
 )
 
-INSPECTOR = {"label": "API", "replicas": "3", "tier": "large", "region": "us-east",
-             "azs_present": "1", "azs": ["a", "b"]}
+INSPECTOR = {
+    "label": "API",
+    "replicas": "3",
+    "tier": "large",
+    "region": "us-east",
+    "azs_present": "1",
+    "azs": ["a", "b"],
+}
 
 
 @pytest.fixture
@@ -50,8 +56,15 @@ def test_build_flow_persists(app, hx, logged_in, url):
     assert new_revision(resp) == rev + 1
     version = stored(app, url)
     api = version.design["components"][2]
-    assert api == {"id": "service-1", "type": "service", "label": "API", "replicas": 3,
-                   "tier": "large", "region": "us-east", "azs": ["a", "b"]}
+    assert api == {
+        "id": "service-1",
+        "type": "service",
+        "label": "API",
+        "replicas": 3,
+        "tier": "large",
+        "region": "us-east",
+        "azs": ["a", "b"],
+    }
     assert validate_design(version.design).ok
     page = logged_in.get(url).get_data(as_text=True)
     assert "3 × large" in page and "LB" in page
@@ -76,8 +89,7 @@ def test_json_with_bearer_token(app, client, user, url):
     headers = {"Authorization": f"Bearer {token}"}
     data = client.get(url, headers=headers).get_json()
     assert data["revision"] == 1
-    resp = client.post(url + "/components", headers=headers,
-                       data={"revision": 1, "type": "cache"})
+    resp = client.post(url + "/components", headers=headers, data={"revision": 1, "type": "cache"})
     assert resp.status_code == 200 and resp.get_json()["revision"] == 2
     resp = client.post(url + "/components", headers=headers, data={"revision": 1, "type": "cache"})
     assert resp.status_code == 409 and resp.get_json()["error"]["current_revision"] == 2
@@ -95,35 +107,54 @@ def test_inspector_and_diagram_fragments(logged_in, hx, url):
     diagram = hx.get(url + "/diagram").get_data(as_text=True)
     assert diagram.lstrip().startswith('<section id="diagram"')
     assert logged_in.get(url + "/diagram").status_code == 303
-    assert logged_in.get(url + "/diagram", headers={"Accept": "application/json"}).get_json()[
-        "revision"] == 1
+    assert (
+        logged_in.get(url + "/diagram", headers={"Accept": "application/json"}).get_json()[
+            "revision"
+        ]
+        == 1
+    )
 
 
 def test_no_js_forms_use_method_override_and_prg(app, logged_in, url):
     token = csrf_token(logged_in, url)
-    resp = logged_in.post(url + "/components",
-                          data={"csrf_token": token, "revision": 1, "type": "service"})
+    resp = logged_in.post(
+        url + "/components", data={"csrf_token": token, "revision": 1, "type": "service"}
+    )
     assert resp.status_code == 303 and "component=service-1" in resp.headers["Location"]
-    resp = logged_in.post(url + "/components/service-1", data={
-        "csrf_token": token, "_method": "PATCH", "revision": 2, "label": "Edge API",
-        "replicas": "2"})
+    resp = logged_in.post(
+        url + "/components/service-1",
+        data={
+            "csrf_token": token,
+            "_method": "PATCH",
+            "revision": 2,
+            "label": "Edge API",
+            "replicas": "2",
+        },
+    )
     assert resp.status_code == 303
     assert stored(app, url).design["components"][1]["replicas"] == 2
-    resp = logged_in.post(url + "/edges", data={
-        "csrf_token": token, "revision": 3, "source": "users", "target": "service-1"})
+    resp = logged_in.post(
+        url + "/edges",
+        data={"csrf_token": token, "revision": 3, "source": "users", "target": "service-1"},
+    )
     assert resp.status_code == 303
-    resp = logged_in.post(url + "/edges/e-1", data={
-        "csrf_token": token, "_method": "DELETE", "revision": 4})
+    resp = logged_in.post(
+        url + "/edges/e-1", data={"csrf_token": token, "_method": "DELETE", "revision": 4}
+    )
     assert resp.status_code == 303 and stored(app, url).design["edges"] == []
-    resp = logged_in.post(url + "/components/service-1", data={
-        "csrf_token": token, "_method": "DELETE", "revision": 5})
+    resp = logged_in.post(
+        url + "/components/service-1",
+        data={"csrf_token": token, "_method": "DELETE", "revision": 5},
+    )
     assert resp.status_code == 303
     assert [c["id"] for c in stored(app, url).design["components"]] == ["users"]
     # An invalid no-JS edit re-renders the page with the message, status 422.
-    resp = logged_in.post(url + "/components", data={
-        "csrf_token": token, "revision": 6, "type": "mainframe"})
+    resp = logged_in.post(
+        url + "/components", data={"csrf_token": token, "revision": 6, "type": "mainframe"}
+    )
     assert resp.status_code == 422 and "Component type must be one of" in resp.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_remove_component_removes_its_edges(app, hx, logged_in, url):
@@ -131,23 +162,29 @@ def test_remove_component_removes_its_edges(app, hx, logged_in, url):
     rev = connect(hx, url, rev, "users", "service-1")
     resp = hx.delete(url + f"/components/service-1?revision={rev}")
     assert resp.status_code == 200
-    assert stored(app, url).design == {"format": "sdc-design/1", "edges": [],
-                                       "components": [{"id": "users", "type": "client",
-                                                       "label": "Users"}]}
+    assert stored(app, url).design == {
+        "format": "sdc-design/1",
+        "edges": [],
+        "components": [{"id": "users", "type": "client", "label": "Users"}],
+    }
 
 
 def test_move_component(app, hx, url):
     rev = add(hx, url, 1, "service")
-    resp = hx.patch(url + "/components/service-1/position",
-                    data={"revision": rev, "x": "400.4", "y": "9000"})
+    resp = hx.patch(
+        url + "/components/service-1/position", data={"revision": rev, "x": "400.4", "y": "9000"}
+    )
     assert resp.status_code == 200
     assert stored(app, url).design["components"][1]["position"] == {"x": 400, "y": 5000}
     assert 'transform="translate(400,5000)"' in resp.get_data(as_text=True)
 
 
 def test_stale_revision_is_409_with_conflict_fragment(app, hx, url):
-    resp = hx.patch(url + "/components/users", data={"revision": 7, "label": "People"},
-                    headers={"HX-Target": "save-status"})
+    resp = hx.patch(
+        url + "/components/users",
+        data={"revision": 7, "label": "People"},
+        headers={"HX-Target": "save-status"},
+    )
     assert resp.status_code == 409
     body = resp.get_data(as_text=True)
     assert resp.headers["HX-Retarget"] == "#conflict"
@@ -184,25 +221,30 @@ def test_two_clients_never_lose_an_update(app, client, logged_in, url):
 
 def test_plain_form_conflict_renders_page(app, logged_in, url):
     token = csrf_token(logged_in, url)
-    resp = logged_in.post(url + "/components/users", data={
-        "csrf_token": token, "_method": "PATCH", "revision": 99, "label": "X"})
+    resp = logged_in.post(
+        url + "/components/users",
+        data={"csrf_token": token, "_method": "PATCH", "revision": 99, "label": "X"},
+    )
     assert resp.status_code == 409
     body = resp.get_data(as_text=True)
     assert "<html" in body and "Changed in another tab" in body
     assert 'name="_method" value="PATCH"' in body
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("replicas", "three", "Replicas must be a whole number"),
-    ("replicas", "1e9", "Replicas must be at least 1 and at most 1000"),
-    ("replicas", "0", "Replicas must be at least 1"),
-    ("replicas", "2.5", "Replicas must be a whole number"),
-    ("replicas", "nan", "Replicas must be a finite number"),
-    ("tier", "huge", "Tier must be one of"),
-    ("hit_ratio", "1.5", "Hit ratio must be at least 0 and at most 1"),
-    ("label", "x" * 121, "can be at most 120 characters"),
-    ("concurrency", "9" * 40, "Concurrency must be a number"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("replicas", "three", "Replicas must be a whole number"),
+        ("replicas", "1e9", "Replicas must be at least 1 and at most 1000"),
+        ("replicas", "0", "Replicas must be at least 1"),
+        ("replicas", "2.5", "Replicas must be a whole number"),
+        ("replicas", "nan", "Replicas must be a finite number"),
+        ("tier", "huge", "Tier must be one of"),
+        ("hit_ratio", "1.5", "Hit ratio must be at least 0 and at most 1"),
+        ("label", "x" * 121, "can be at most 120 characters"),
+        ("concurrency", "9" * 40, "Concurrency must be a number"),
+    ],
+)
 def test_bad_inspector_input_is_refused(app, hx, url, field, value, message):
     rev = add(hx, url, 1, "cache")
     before = stored(app, url).design
@@ -217,8 +259,11 @@ def test_bad_inspector_input_is_refused(app, hx, url, field, value, message):
 def test_bad_input_json_names_field(app, client, user, url):
     with app.app_context():
         token = factories.make_token(db.session.merge(user))
-    resp = client.patch(url + "/components/users", headers={"Authorization": f"Bearer {token}"},
-                        data={"revision": 1, "share": "-1"})
+    resp = client.patch(
+        url + "/components/users",
+        headers={"Authorization": f"Bearer {token}"},
+        data={"revision": 1, "share": "-1"},
+    )
     assert resp.status_code == 422
     assert resp.get_json()["error"]["field"] == "share"
 
@@ -227,8 +272,12 @@ def test_unknown_ids_and_missing_revision(app, hx, url):
     assert hx.patch(url + "/components/ghost", data={"revision": 1}).status_code == 422
     assert hx.delete(url + "/components/ghost?revision=1").status_code == 422
     assert hx.delete(url + "/edges/e-9?revision=1").status_code == 422
-    assert hx.post(url + "/edges", data={"revision": 1, "source": "users",
-                                         "target": "ghost"}).status_code == 422
+    assert (
+        hx.post(
+            url + "/edges", data={"revision": 1, "source": "users", "target": "ghost"}
+        ).status_code
+        == 422
+    )
     assert hx.post(url + "/components", data={"type": "cache"}).status_code == 400
     assert hx.post(url + "/components", data={"type": "cache", "revision": "x"}).status_code == 400
     assert stored(app, url).revision == 1
@@ -238,27 +287,43 @@ def test_edge_rules(app, hx, url):
     rev = add(hx, url, 1, "service")
     rev = connect(hx, url, rev, "users", "service-1", ops="read", mode="async", weight="2")
     assert stored(app, url).design["edges"] == [
-        {"id": "e-1", "source": "users", "target": "service-1", "ops": "read", "mode": "async",
-         "weight": 2.0}]
-    dup = hx.post(url + "/edges", data={"revision": rev, "source": "users", "target": "service-1",
-                                        "ops": "read"})
+        {
+            "id": "e-1",
+            "source": "users",
+            "target": "service-1",
+            "ops": "read",
+            "mode": "async",
+            "weight": 2.0,
+        }
+    ]
+    dup = hx.post(
+        url + "/edges",
+        data={"revision": rev, "source": "users", "target": "service-1", "ops": "read"},
+    )
     assert dup.status_code == 422 and "already connected" in dup.get_data(as_text=True)
-    loop = hx.post(url + "/edges", data={"revision": rev, "source": "service-1",
-                                         "target": "service-1"})
+    loop = hx.post(
+        url + "/edges", data={"revision": rev, "source": "service-1", "target": "service-1"}
+    )
     assert loop.status_code == 422
-    to_client = hx.post(url + "/edges", data={"revision": rev, "source": "service-1",
-                                              "target": "users"})
+    to_client = hx.post(
+        url + "/edges", data={"revision": rev, "source": "service-1", "target": "users"}
+    )
     assert to_client.status_code == 422 and "client" in to_client.get_data(as_text=True)
-    bad_weight = hx.post(url + "/edges", data={"revision": rev, "source": "service-1",
-                                               "target": "users", "weight": "-3"})
+    bad_weight = hx.post(
+        url + "/edges",
+        data={"revision": rev, "source": "service-1", "target": "users", "weight": "-3"},
+    )
     assert bad_weight.status_code == 422
     assert stored(app, url).revision == rev
 
 
 def test_component_limit(app, hx, url):
-    design = {"format": "sdc-design/1", "edges": [],
-              "components": [{"id": "users", "type": "client"}] + [
-                  {"id": f"s{i}", "type": "service"} for i in range(199)]}
+    design = {
+        "format": "sdc-design/1",
+        "edges": [],
+        "components": [{"id": "users", "type": "client"}]
+        + [{"id": f"s{i}", "type": "service"} for i in range(199)],
+    }
     with app.app_context():
         from sdc.models import Version
 
@@ -272,10 +337,15 @@ def test_component_limit(app, hx, url):
 
 
 def test_edge_limit_on_import(app, hx, url):
-    comps = [{"id": "users", "type": "client"}] + [{"id": f"s{i}", "type": "service"}
-                                                    for i in range(40)]
-    edges = [{"id": f"e{i}-{j}", "source": f"s{i}", "target": f"s{j}"}
-             for i in range(40) for j in range(40) if i != j][:601]
+    comps = [{"id": "users", "type": "client"}] + [
+        {"id": f"s{i}", "type": "service"} for i in range(40)
+    ]
+    edges = [
+        {"id": f"e{i}-{j}", "source": f"s{i}", "target": f"s{j}"}
+        for i in range(40)
+        for j in range(40)
+        if i != j
+    ][:601]
     doc = {"format": "sdc-design/1", "components": comps, "edges": edges}
     resp = hx.post(url + "/design", data={"revision": 1, "document": json.dumps(doc)})
     assert resp.status_code == 422
@@ -310,9 +380,11 @@ def test_export_import_round_trip(app, hx, logged_in, url):
     assert validate_design(doc).ok and doc["notes"] == "## API\nPOST /links"
     # Import it into a fresh project: the stored document is identical.
     other = start(logged_in, "pastebin")
-    resp = HtmxClient(logged_in, other).post(other + "/design", data={
-        "revision": 1, "file": (io.BytesIO(json.dumps(doc).encode()), "design.json")},
-        content_type="multipart/form-data")
+    resp = HtmxClient(logged_in, other).post(
+        other + "/design",
+        data={"revision": 1, "file": (io.BytesIO(json.dumps(doc).encode()), "design.json")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     assert stored(app, other).document() == doc
     # And exporting again gives the same document back.
@@ -320,11 +392,15 @@ def test_export_import_round_trip(app, hx, logged_in, url):
 
 
 def test_import_invalid_lists_every_problem_and_saves_nothing(app, hx, logged_in, url):
-    doc = {"format": "sdc-design/1",
-           "components": [{"id": "users", "type": "client"},
-                          {"id": "api", "type": "service", "replicas": 0},
-                          {"id": "db", "type": "database", "tier": "galactic"}],
-           "edges": [{"id": "e1", "source": "users", "target": "nowhere"}]}
+    doc = {
+        "format": "sdc-design/1",
+        "components": [
+            {"id": "users", "type": "client"},
+            {"id": "api", "type": "service", "replicas": 0},
+            {"id": "db", "type": "database", "tier": "galactic"},
+        ],
+        "edges": [{"id": "e1", "source": "users", "target": "nowhere"}],
+    }
     resp = hx.post(url + "/design", data={"revision": 1, "document": json.dumps(doc)})
     assert resp.status_code == 422
     body = resp.get_data(as_text=True)
@@ -334,9 +410,11 @@ def test_import_invalid_lists_every_problem_and_saves_nothing(app, hx, logged_in
     assert stored(app, url).revision == 1
     assert hx.post(url + "/design", data={"revision": 1, "document": "{nope"}).status_code == 422
     assert hx.post(url + "/design", data={"revision": 1, "document": "[]"}).status_code == 422
-    resp = logged_in.post(url + "/design", json={"revision": 1, "document": doc},
-                          headers={"X-CSRFToken": csrf_token(logged_in, url),
-                                   "Accept": "application/json"})
+    resp = logged_in.post(
+        url + "/design",
+        json={"revision": 1, "document": doc},
+        headers={"X-CSRFToken": csrf_token(logged_in, url), "Accept": "application/json"},
+    )
     assert resp.status_code == 422 and len(resp.get_json()["error"]["problems"]) >= 3
 
 
@@ -376,16 +454,35 @@ def test_other_users_versions_are_404(app, client, logged_in, url):
         other = factories.make_user("other@example.com")
         token = factories.make_token(other)
     headers = {"Authorization": f"Bearer {token}"}
-    for method, path in [("get", ""), ("get", "/inspector"), ("get", "/diagram"),
-                         ("get", "/design.json"), ("post", "/components"),
-                         ("patch", "/components/users"), ("delete", "/components/users"),
-                         ("patch", "/components/users/position"), ("post", "/edges"),
-                         ("delete", "/edges/e-1"), ("post", "/undo"), ("post", "/redo"),
-                         ("patch", "/notes"), ("post", "/design")]:
-        resp = getattr(client, method)(url + path, headers=headers,
-                                       data={"revision": 1, "type": "cache", "x": 1, "y": 1,
-                                             "source": "users", "target": "users",
-                                             "document": "{}"})
+    for method, path in [
+        ("get", ""),
+        ("get", "/inspector"),
+        ("get", "/diagram"),
+        ("get", "/design.json"),
+        ("post", "/components"),
+        ("patch", "/components/users"),
+        ("delete", "/components/users"),
+        ("patch", "/components/users/position"),
+        ("post", "/edges"),
+        ("delete", "/edges/e-1"),
+        ("post", "/undo"),
+        ("post", "/redo"),
+        ("patch", "/notes"),
+        ("post", "/design"),
+    ]:
+        resp = getattr(client, method)(
+            url + path,
+            headers=headers,
+            data={
+                "revision": 1,
+                "type": "cache",
+                "x": 1,
+                "y": 1,
+                "source": "users",
+                "target": "users",
+                "document": "{}",
+            },
+        )
         assert resp.status_code == 404, (method, path, resp.status_code)
     assert logged_in.get(f"/projects/{uuid.uuid4()}/versions/{vid}").status_code == 404
     assert logged_in.get(f"/projects/{pid}/versions/{uuid.uuid4()}").status_code == 404
@@ -408,8 +505,12 @@ def test_workspace_query_counts(app, hx, logged_in, url):
         assert logged_in.get(url + "?component=service-1").status_code == 200
     assert len(q) <= 5, q
     with count_queries(app) as q:
-        assert hx.patch(url + "/components/service-1",
-                        data={"revision": rev, "replicas": "2"}).status_code == 200
+        assert (
+            hx.patch(
+                url + "/components/service-1", data={"revision": rev, "replicas": "2"}
+            ).status_code
+            == 200
+        )
     assert len(q) <= 14, q
     with count_queries(app) as q:
         assert hx.get(url + "/inspector?component=cache-1").status_code == 200
@@ -424,27 +525,57 @@ def test_diagram_escapes_labels(hx, logged_in, url):
 
 
 EDIT = st.one_of(
-    st.tuples(st.just("add"), st.sampled_from(
-        ["service", "cache", "database", "queue", "load-balancer", "bogus", ""])),
-    st.tuples(st.just("connect"), st.sampled_from(["users", "service-1", "cache-1", "x"]),
-              st.sampled_from(["service-1", "cache-1", "database-1", "users", "queue-1"]),
-              st.sampled_from(["all", "read", "write", "bad"]),
-              st.sampled_from(["sync", "async"])),
-    st.tuples(st.just("update"), st.sampled_from(["service-1", "cache-1", "users", "zz"]),
-              st.sampled_from(["replicas", "tier", "hit_ratio", "label", "concurrency",
-                               "queue_limit", "timeout_ms", "share", "region"]),
-              st.one_of(st.integers(-5, 2000).map(str), st.floats(allow_nan=True).map(str),
-                        st.text(max_size=130), st.sampled_from(["large", "europe", ""]))),
+    st.tuples(
+        st.just("add"),
+        st.sampled_from(["service", "cache", "database", "queue", "load-balancer", "bogus", ""]),
+    ),
+    st.tuples(
+        st.just("connect"),
+        st.sampled_from(["users", "service-1", "cache-1", "x"]),
+        st.sampled_from(["service-1", "cache-1", "database-1", "users", "queue-1"]),
+        st.sampled_from(["all", "read", "write", "bad"]),
+        st.sampled_from(["sync", "async"]),
+    ),
+    st.tuples(
+        st.just("update"),
+        st.sampled_from(["service-1", "cache-1", "users", "zz"]),
+        st.sampled_from(
+            [
+                "replicas",
+                "tier",
+                "hit_ratio",
+                "label",
+                "concurrency",
+                "queue_limit",
+                "timeout_ms",
+                "share",
+                "region",
+            ]
+        ),
+        st.one_of(
+            st.integers(-5, 2000).map(str),
+            st.floats(allow_nan=True).map(str),
+            st.text(max_size=130),
+            st.sampled_from(["large", "europe", ""]),
+        ),
+    ),
     st.tuples(st.just("remove"), st.sampled_from(["service-1", "cache-1", "users", "e-1"])),
     st.tuples(st.just("undo")),
     st.tuples(st.just("redo")),
-    st.tuples(st.just("move"), st.sampled_from(["users", "service-1"]),
-              st.integers(-10_000, 10_000), st.text(max_size=5)),
+    st.tuples(
+        st.just("move"),
+        st.sampled_from(["users", "service-1"]),
+        st.integers(-10_000, 10_000),
+        st.text(max_size=5),
+    ),
 )
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(edits=st.lists(EDIT, max_size=12))
 def test_random_edits_leave_valid_or_unchanged_design(app, logged_in, edits):
     url = start(logged_in)
@@ -456,18 +587,28 @@ def test_random_edits_leave_valid_or_unchanged_design(app, logged_in, edits):
         if kind == "add":
             resp = hx.post(url + "/components", data={"revision": rev, "type": edit[1]})
         elif kind == "connect":
-            resp = hx.post(url + "/edges", data={"revision": rev, "source": edit[1],
-                                                 "target": edit[2], "ops": edit[3],
-                                                 "mode": edit[4]})
+            resp = hx.post(
+                url + "/edges",
+                data={
+                    "revision": rev,
+                    "source": edit[1],
+                    "target": edit[2],
+                    "ops": edit[3],
+                    "mode": edit[4],
+                },
+            )
         elif kind == "update":
-            resp = hx.patch(url + f"/components/{edit[1]}",
-                            data={"revision": rev, edit[2]: edit[3]})
+            resp = hx.patch(
+                url + f"/components/{edit[1]}", data={"revision": rev, edit[2]: edit[3]}
+            )
         elif kind == "remove":
             path = "edges" if edit[1].startswith("e-") else "components"
             resp = hx.delete(url + f"/{path}/{edit[1]}?revision={rev}")
         elif kind == "move":
-            resp = hx.patch(url + f"/components/{edit[1]}/position",
-                            data={"revision": rev, "x": edit[2], "y": edit[3] or "5"})
+            resp = hx.patch(
+                url + f"/components/{edit[1]}/position",
+                data={"revision": rev, "x": edit[2], "y": edit[3] or "5"},
+            )
         else:
             resp = hx.post(url + f"/{kind}", data={"revision": rev})
         assert resp.status_code in (200, 400, 422), (edit, resp.status_code)
@@ -479,20 +620,31 @@ def test_random_edits_leave_valid_or_unchanged_design(app, logged_in, edits):
 
 
 def test_inspector_keeps_imported_zone_names(app, hx, url):
-    doc = {"format": "sdc-design/1", "edges": [],
-           "components": [{"id": "users", "type": "client"},
-                          {"id": "api", "type": "service", "azs": ["a", "d"]}]}
-    assert hx.post(url + "/design", data={"revision": 1, "document": json.dumps(doc)}
-                   ).status_code == 200
+    doc = {
+        "format": "sdc-design/1",
+        "edges": [],
+        "components": [
+            {"id": "users", "type": "client"},
+            {"id": "api", "type": "service", "azs": ["a", "d"]},
+        ],
+    }
+    assert (
+        hx.post(url + "/design", data={"revision": 1, "document": json.dumps(doc)}).status_code
+        == 200
+    )
     body = hx.get(url + "/inspector?component=api").get_data(as_text=True)
     assert 'id="inspector-az-d"' in body and 'value="d" checked' in body
-    resp = hx.patch(url + "/components/api", data={"revision": 2, "azs_present": "1",
-                                                    "azs": ["a", "d"], "replicas": "2"})
+    resp = hx.patch(
+        url + "/components/api",
+        data={"revision": 2, "azs_present": "1", "azs": ["a", "d"], "replicas": "2"},
+    )
     assert resp.status_code == 200
     assert stored(app, url).design["components"][1]["azs"] == ["a", "d"]
-    bad = hx.patch(url + "/components/api", data={"revision": 3, "azs_present": "1",
-                                                   "azs": ["Zone 1"]})
+    bad = hx.patch(
+        url + "/components/api", data={"revision": 3, "azs_present": "1", "azs": ["Zone 1"]}
+    )
     assert bad.status_code == 422
     none = hx.patch(url + "/components/api", data={"revision": 3, "azs_present": "1"})
     assert none.status_code == 422 and "at least one availability zone" in none.get_data(
-        as_text=True)
+        as_text=True
+    )

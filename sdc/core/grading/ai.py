@@ -32,8 +32,12 @@ AI_FEEDBACK_SCHEMA: dict = {
                 "required": ["text", "evidence"],
                 "properties": {
                     "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
-                    "evidence": {"type": "array", "minItems": 1, "maxItems": MAX_CITES,
-                                 "items": {"type": "string"}},
+                    "evidence": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_CITES,
+                        "items": {"type": "string"},
+                    },
                 },
             },
         },
@@ -58,26 +62,37 @@ def build_ai_prompt(report: dict) -> tuple[str, str]:
     brief = {
         "scenario": report.get("scenario"),
         "overall_score": report.get("overall_score"),
-        "categories": [{k: c.get(k) for k in ("key", "weight", "score", "rationale", "evidence")}
-                       for c in report.get("categories", [])],
-        "requirements": [{k: r.get(k) for k in ("id", "text", "passed", "detail", "evidence")}
-                         for r in report.get("requirements", [])],
-        "action_items": [{k: a.get(k) for k in ("priority", "title", "detail", "evidence",
-                                                "impact", "fix_proof")}
-                         for a in report.get("action_items", [])[:10]],
+        "categories": [
+            {k: c.get(k) for k in ("key", "weight", "score", "rationale", "evidence")}
+            for c in report.get("categories", [])
+        ],
+        "requirements": [
+            {k: r.get(k) for k in ("id", "text", "passed", "detail", "evidence")}
+            for r in report.get("requirements", [])
+        ],
+        "action_items": [
+            {
+                k: a.get(k)
+                for k in ("priority", "title", "detail", "evidence", "impact", "fix_proof")
+            }
+            for a in report.get("action_items", [])[:10]
+        ],
         "strengths": report.get("strengths", []),
         "risks": report.get("risks", []),
-        "evidence": [{"id": e["id"], "summary": e.get("summary")}
-                     for e in report.get("evidence", [])],
+        "evidence": [
+            {"id": e["id"], "summary": e.get("summary")} for e in report.get("evidence", [])
+        ],
     }
-    user = ("Grading report (JSON):\n" + json.dumps(brief, sort_keys=True, ensure_ascii=False)
-            + "\n\nWrite the summary and up to 8 items as the JSON object described.")
+    user = (
+        "Grading report (JSON):\n"
+        + json.dumps(brief, sort_keys=True, ensure_ascii=False)
+        + "\n\nWrite the summary and up to 8 items as the JSON object described."
+    )
     return SYSTEM_PROMPT, user
 
 
 def _invalid(reason: str) -> dict:
-    return {"summary": None, "items": [], "dropped_items": 0, "valid": False,
-            "problems": [reason]}
+    return {"summary": None, "items": [], "dropped_items": 0, "valid": False, "problems": [reason]}
 
 
 def _parse(ai_output: object):
@@ -144,8 +159,13 @@ def guard_ai_feedback(report: dict, ai_output: object) -> dict:
         if fake:
             problems.append(f"items[{i}]: unknown evidence ids removed: {', '.join(fake[:5])}")
         kept.append({"text": it["text"].strip(), "evidence": real})
-    return {"summary": summary.strip(), "items": kept, "dropped_items": dropped, "valid": True,
-            "problems": problems}
+    return {
+        "summary": summary.strip(),
+        "items": kept,
+        "dropped_items": dropped,
+        "valid": True,
+        "problems": problems,
+    }
 
 
 def _item_problem(it: object) -> str | None:

@@ -7,14 +7,24 @@ from .evidence import ms, pct
 from .notes import mentions
 from .score import Criterion, category, error_score, good_score, latency_score, linear
 
-STRUCTURAL = ("read-cache", "write-reaches", "read-reaches", "async-write", "entry-router",
-              "read-replicas", "multi-az")
+STRUCTURAL = (
+    "read-cache",
+    "write-reaches",
+    "read-reaches",
+    "async-write",
+    "entry-router",
+    "read-replicas",
+    "multi-az",
+)
 STORE_TYPES = ("database", "object-store", "search")
 
 
 def hottest(rows: list[dict], types=None) -> dict | None:
-    rows = [r for r in rows if r["type"] != "client" and r.get("arrival_rps")
-            and (types is None or r["type"] in types)]
+    rows = [
+        r
+        for r in rows
+        if r["type"] != "client" and r.get("arrival_rps") and (types is None or r["type"] in types)
+    ]
     return max(rows, key=lambda r: (r.get("offered_utilization") or 0.0, r["id"]), default=None)
 
 
@@ -39,14 +49,25 @@ def _requirements_estimation(ctx):
     else:
         ratio = max(got / peak, peak / got) if got > 0 else float("inf")
         acc = 1.0 if ratio <= rubric.ESTIMATE_FACTOR else 0.5 if ratio <= 4 else 0.0
-    crit = [Criterion("estimate-accuracy", 0.4, acc, False, ["notes-estimate"]),
-            Criterion("requirements-section", 0.3, f.sections.get("requirements", 0.0), False,
-                      ["notes-sections"]),
-            Criterion("estimates-section", 0.3, f.sections.get("estimates", 0.0), False,
-                      ["notes-sections"])]
-    why = ("stated peak " + (f"{got:,.0f} rps" if got is not None else "missing")
-           + f" vs required {peak:,.0f} rps; requirements {pct(f.sections.get('requirements', 0))}"
-           f", estimates {pct(f.sections.get('estimates', 0))} of full credit")
+    crit = [
+        Criterion("estimate-accuracy", 0.4, acc, False, ["notes-estimate"]),
+        Criterion(
+            "requirements-section",
+            0.3,
+            f.sections.get("requirements", 0.0),
+            False,
+            ["notes-sections"],
+        ),
+        Criterion(
+            "estimates-section", 0.3, f.sections.get("estimates", 0.0), False, ["notes-sections"]
+        ),
+    ]
+    why = (
+        "stated peak "
+        + (f"{got:,.0f} rps" if got is not None else "missing")
+        + f" vs required {peak:,.0f} rps; requirements {pct(f.sections.get('requirements', 0))}"
+        f", estimates {pct(f.sections.get('estimates', 0))} of full credit"
+    )
     return crit, why
 
 
@@ -56,15 +77,20 @@ def _architecture(ctx):
     ev = [e for r in reqs for e in r["evidence"]]
     floor_err = ctx.meas["floor"]["error_rate"]
     done = 1.0 - floor_err if floor_err is not None else 0.0
-    hygiene = [w for w in ctx.meas["warnings"]
-               if w["code"] in ("unreachable", "no-way-out", "sync-cycle")]
+    hygiene = [
+        w for w in ctx.meas["warnings"] if w["code"] in ("unreachable", "no-way-out", "sync-cycle")
+    ]
     hy_ev = [f"warn-{w['code']}-{w.get('component_id') or 'design'}" for w in hygiene]
-    crit = [Criterion("structural-requirements", 0.5, share, False, ev),
-            Criterion("requests-complete", 0.3, linear(done, 0.999, 0.9), True, ["sim-floor"]),
-            Criterion("path-hygiene", 0.2, 1.0 - 0.25 * len(hygiene), False, hy_ev)]
+    crit = [
+        Criterion("structural-requirements", 0.5, share, False, ev),
+        Criterion("requests-complete", 0.3, linear(done, 0.999, 0.9), True, ["sim-floor"]),
+        Criterion("path-hygiene", 0.2, 1.0 - 0.25 * len(hygiene), False, hy_ev),
+    ]
     passed = [r["id"] for r in reqs if r["passed"]]
-    why = (f"{len(passed)}/{len(reqs)} structural requirements met; {pct(done)} of requests "
-           f"complete at low load; {len(hygiene)} wiring warning(s)")
+    why = (
+        f"{len(passed)}/{len(reqs)} structural requirements met; {pct(done)} of requests "
+        f"complete at low load; {len(hygiene)} wiring warning(s)"
+    )
     return crit, why
 
 
@@ -74,23 +100,41 @@ def _data(ctx):
     ss = hottest(ctx.meas["surge_components"], STORE_TYPES)
     # a store looks idle when an overloaded tier in front of it rejects the traffic: scale its
     # headroom by the share of requests that complete at that load
-    done_p = 1.0 - (ctx.meas["peak"]["error_rate"] if ctx.meas["peak"]["error_rate"] is not None
-                    else 1.0)
-    done_s = 1.0 - (ctx.meas["surge"]["error_rate"] if ctx.meas["surge"]["error_rate"]
-                    is not None else 1.0)
-    crit = [Criterion("data-model-section", 0.3, f.sections.get("data model", 0.0), False,
-                      ["notes-sections"]),
-            Criterion("api-section", 0.2, f.sections.get("api", 0.0), False, ["notes-sections"]),
-            Criterion("store-headroom-peak", 0.25,
-                      linear(_u(sp), 0.6, 1.0) * done_p if sp else 0.0, True,
-                      ["store-peak", "sim-peak"]),
-            Criterion("store-headroom-surge", 0.25,
-                      linear(_u(ss), 0.8, 1.2) * done_s if ss else 0.0, True,
-                      ["store-surge", "sim-surge"])]
-    why = (f"busiest store {sp['id']} at utilisation {_u(sp):.2f} at peak, {_u(ss):.2f} at 2x"
-           if sp else "no data store on any request path")
-    why += (f"; data model {pct(f.sections.get('data model', 0))}, API "
-            f"{pct(f.sections.get('api', 0))} of full credit")
+    done_p = 1.0 - (
+        ctx.meas["peak"]["error_rate"] if ctx.meas["peak"]["error_rate"] is not None else 1.0
+    )
+    done_s = 1.0 - (
+        ctx.meas["surge"]["error_rate"] if ctx.meas["surge"]["error_rate"] is not None else 1.0
+    )
+    crit = [
+        Criterion(
+            "data-model-section", 0.3, f.sections.get("data model", 0.0), False, ["notes-sections"]
+        ),
+        Criterion("api-section", 0.2, f.sections.get("api", 0.0), False, ["notes-sections"]),
+        Criterion(
+            "store-headroom-peak",
+            0.25,
+            linear(_u(sp), 0.6, 1.0) * done_p if sp else 0.0,
+            True,
+            ["store-peak", "sim-peak"],
+        ),
+        Criterion(
+            "store-headroom-surge",
+            0.25,
+            linear(_u(ss), 0.8, 1.2) * done_s if ss else 0.0,
+            True,
+            ["store-surge", "sim-surge"],
+        ),
+    ]
+    why = (
+        f"busiest store {sp['id']} at utilisation {_u(sp):.2f} at peak, {_u(ss):.2f} at 2x"
+        if sp
+        else "no data store on any request path"
+    )
+    why += (
+        f"; data model {pct(f.sections.get('data model', 0))}, API "
+        f"{pct(f.sections.get('api', 0))} of full credit"
+    )
     return crit, why
 
 
@@ -106,26 +150,46 @@ def _scalability(ctx):
     ratio = k.get("ratio") or 0.0
     dp, ds = ctx.meas.get("des_peak"), ctx.meas.get("des_surge")
     gp, gs = _gate(m), _gate(s)  # fast answers only count when requests are not failing
-    crit = [Criterion("p95-at-peak", 0.15, gp * latency_score(m["p95_ms"], slo["p95_ms"]), True,
-                      ["sim-peak"]),
-            Criterion("p99-at-peak", 0.05, gp * latency_score(m["p99_ms"], slo["p99_ms"]), True,
-                      ["sim-peak"]),
-            Criterion("errors-at-peak", 0.15, error_score(m["error_rate"], b), True,
-                      ["sim-peak"]),
-            Criterion("queueing-at-peak", 0.1, gp * latency_score(m["p95_ms"], eff["p95_ms"]),
-                      True, ["sim-peak", "sim-floor"]),
-            Criterion("errors-at-surge", 0.2, error_score(s["error_rate"], b), True,
-                      ["sim-surge"]),
-            Criterion("latency-at-surge", 0.1, gs * latency_score(s["p95_ms"], eff["p95_ms"]),
-                      True, ["sim-surge"]),
-            Criterion("knee-headroom", 0.15, linear(ratio, 2.0, 1.0), True, ["knee"])]
+    crit = [
+        Criterion(
+            "p95-at-peak", 0.15, gp * latency_score(m["p95_ms"], slo["p95_ms"]), True, ["sim-peak"]
+        ),
+        Criterion(
+            "p99-at-peak", 0.05, gp * latency_score(m["p99_ms"], slo["p99_ms"]), True, ["sim-peak"]
+        ),
+        Criterion("errors-at-peak", 0.15, error_score(m["error_rate"], b), True, ["sim-peak"]),
+        Criterion(
+            "queueing-at-peak",
+            0.1,
+            gp * latency_score(m["p95_ms"], eff["p95_ms"]),
+            True,
+            ["sim-peak", "sim-floor"],
+        ),
+        Criterion("errors-at-surge", 0.2, error_score(s["error_rate"], b), True, ["sim-surge"]),
+        Criterion(
+            "latency-at-surge",
+            0.1,
+            gs * latency_score(s["p95_ms"], eff["p95_ms"]),
+            True,
+            ["sim-surge"],
+        ),
+        Criterion("knee-headroom", 0.15, linear(ratio, 2.0, 1.0), True, ["knee"]),
+    ]
     if dp and ds:
-        crit.append(Criterion("des-corroboration", 0.1, (error_score(dp["error_rate"], b)
-                                                         + error_score(ds["error_rate"], b)) / 2,
-                              True, ["des-peak", "des-surge"]))
-    why = (f"at peak p95 {ms(m['p95_ms'])} (SLO {ms(slo['p95_ms'])}), errors "
-           f"{pct(m['error_rate'])}; at 2x errors {pct(s['error_rate'])}; within the SLO up to "
-           f"{'at least ' if k.get('bound') == 'at-least' else ''}{ratio:.2f}x the peak")
+        crit.append(
+            Criterion(
+                "des-corroboration",
+                0.1,
+                (error_score(dp["error_rate"], b) + error_score(ds["error_rate"], b)) / 2,
+                True,
+                ["des-peak", "des-surge"],
+            )
+        )
+    why = (
+        f"at peak p95 {ms(m['p95_ms'])} (SLO {ms(slo['p95_ms'])}), errors "
+        f"{pct(m['error_rate'])}; at 2x errors {pct(s['error_rate'])}; within the SLO up to "
+        f"{'at least ' if k.get('bound') == 'at-least' else ''}{ratio:.2f}x the peak"
+    )
     return crit, why
 
 
@@ -138,16 +202,34 @@ def _reliability(ctx):
     worst = min(rows, key=lambda r: (scores[r["id"]], r["id"])) if rows else None
     az = sum(scores[i] for i in azs) / len(azs) if azs else 0.0
     spofs = ctx.spofs
-    crit = [Criterion("sweep-mean", 0.3, mean, True, [r["id"] for r in rows]),
-            Criterion("sweep-worst", 0.25, scores[worst["id"]] if worst else 0.0, True,
-                      [worst["id"]] if worst else []),
-            Criterion("az-down", 0.25, az, True, azs),
-            Criterion("no-spof", 0.2, 1.0 - len(spofs) / 3.0, False,
-                      [f"spof-{c}" for c in spofs] or ["spof-none"])]
-    why = (f"{len(rows)} single failures simulated; worst "
-           + (f"{worst['id'][5:]} keeps {pct(worst['good_share'])} of requests within "
-              f"{ms(ctx.meas['good_share_threshold_ms'])}" if worst else "n/a")
-           + f"; {len(spofs)} single point(s) of failure")
+    crit = [
+        Criterion("sweep-mean", 0.3, mean, True, [r["id"] for r in rows]),
+        Criterion(
+            "sweep-worst",
+            0.25,
+            scores[worst["id"]] if worst else 0.0,
+            True,
+            [worst["id"]] if worst else [],
+        ),
+        Criterion("az-down", 0.25, az, True, azs),
+        Criterion(
+            "no-spof",
+            0.2,
+            1.0 - len(spofs) / 3.0,
+            False,
+            [f"spof-{c}" for c in spofs] or ["spof-none"],
+        ),
+    ]
+    why = (
+        f"{len(rows)} single failures simulated; worst "
+        + (
+            f"{worst['id'][5:]} keeps {pct(worst['good_share'])} of requests within "
+            f"{ms(ctx.meas['good_share_threshold_ms'])}"
+            if worst
+            else "n/a"
+        )
+        + f"; {len(spofs)} single point(s) of failure"
+    )
     return crit, why
 
 
@@ -156,14 +238,18 @@ def _bottleneck(ctx):
     hs = hottest(ctx.meas["surge_components"])
     limiter = (ctx.meas.get("knee") or {}).get("limited_by") or (hp["id"] if hp else None)
     named, cred = ctx.notes_bottleneck
-    crit = [Criterion("headroom-at-peak", 0.35, linear(_u(hp), rubric.UTIL_COMFORT, 1.0), True,
-                      ["util-peak"]),
-            Criterion("headroom-at-surge", 0.25, linear(_u(hs), 0.95, 1.5), True,
-                      ["util-surge"]),
-            Criterion("names-the-bottleneck", 0.4, cred, False, ["notes-bottleneck", "knee"])]
-    why = ((f"hottest at peak: {hp['id']} at utilisation {_u(hp):.2f}; " if hp else "")
-           + f"the knee is limited by {limiter or 'nothing'}; the notes name "
-           + (", ".join(named) if named else "no bottleneck"))
+    crit = [
+        Criterion(
+            "headroom-at-peak", 0.35, linear(_u(hp), rubric.UTIL_COMFORT, 1.0), True, ["util-peak"]
+        ),
+        Criterion("headroom-at-surge", 0.25, linear(_u(hs), 0.95, 1.5), True, ["util-surge"]),
+        Criterion("names-the-bottleneck", 0.4, cred, False, ["notes-bottleneck", "knee"]),
+    ]
+    why = (
+        (f"hottest at peak: {hp['id']} at utilisation {_u(hp):.2f}; " if hp else "")
+        + f"the knee is limited by {limiter or 'nothing'}; the notes name "
+        + (", ".join(named) if named else "no bottleneck")
+    )
     return crit, why
 
 
@@ -171,12 +257,16 @@ def _tradeoffs(ctx):
     t = ctx.facts.tradeoffs[: rubric.MAX_TRADEOFFS]
     comps = [ctx.paths.design.component(c) for c in ctx.paths.on_path()]
     grounded = [s for s in t if any(mentions(s, c) for c in comps)]
-    crit = [Criterion("both-sides", 0.7, len(t) / rubric.MAX_TRADEOFFS, False,
-                      ["notes-tradeoffs"]),
-            Criterion("grounded-in-design", 0.3, min(1.0, len(grounded) / 2.0), False,
-                      ["notes-tradeoffs"])]
-    why = (f"{len(t)} trade-off(s) naming both sides (up to {rubric.MAX_TRADEOFFS} count), "
-           f"{len(grounded)} about components of this design")
+    crit = [
+        Criterion("both-sides", 0.7, len(t) / rubric.MAX_TRADEOFFS, False, ["notes-tradeoffs"]),
+        Criterion(
+            "grounded-in-design", 0.3, min(1.0, len(grounded) / 2.0), False, ["notes-tradeoffs"]
+        ),
+    ]
+    why = (
+        f"{len(t)} trade-off(s) naming both sides (up to {rubric.MAX_TRADEOFFS} count), "
+        f"{len(grounded)} about components of this design"
+    )
     return crit, why
 
 

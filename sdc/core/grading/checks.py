@@ -15,8 +15,16 @@ from .paths import Paths
 REQUIRED_SHARE = 0.999  # "all requests" with room for float error
 
 
-def evaluate(requirements: list, slos: dict, peak_rps: float, paths: Paths, meas: dict,
-             facts: NotesFacts, ev: Evidence, doc: dict) -> list[dict]:
+def evaluate(
+    requirements: list,
+    slos: dict,
+    peak_rps: float,
+    paths: Paths,
+    meas: dict,
+    facts: NotesFacts,
+    ev: Evidence,
+    doc: dict,
+) -> list[dict]:
     """One row per requirement: {id, kind, text, passed, detail, evidence}."""
     out = []
     for req in requirements:
@@ -26,9 +34,17 @@ def evaluate(requirements: list, slos: dict, peak_rps: float, paths: Paths, meas
             passed, detail, ids = False, f"unknown check type {check.get('type')!r}", []
         else:
             passed, detail, ids = fn(check, slos, peak_rps, paths, meas, facts, ev, doc)
-        out.append({"id": req["id"], "kind": req.get("kind", "functional"), "text": req["text"],
-                    "check": check.get("type"), "passed": bool(passed), "detail": detail,
-                    "evidence": ids})
+        out.append(
+            {
+                "id": req["id"],
+                "kind": req.get("kind", "functional"),
+                "text": req["text"],
+                "check": check.get("type"),
+                "passed": bool(passed),
+                "detail": detail,
+                "evidence": ids,
+            }
+        )
     return out
 
 
@@ -42,10 +58,15 @@ def read_cache(check, slos, peak, paths, meas, facts, ev, doc):
     need = float(check.get("min_hit_ratio", 0.8))
     share = paths.read_answer_share(types)
     on = _types_on(paths, types, 0)
-    eid = ev.add(f"path-reads-answered-{'-'.join(types)}", "path",
-                 f"{pct(share)} of reads are answered by {'/'.join(types)} on the read path"
-                 + (f" ({', '.join(on)})" if on else " (none on the read path)"),
-                 share=share, components=on, required=need)
+    eid = ev.add(
+        f"path-reads-answered-{'-'.join(types)}",
+        "path",
+        f"{pct(share)} of reads are answered by {'/'.join(types)} on the read path"
+        + (f" ({', '.join(on)})" if on else " (none on the read path)"),
+        share=share,
+        components=on,
+        required=need,
+    )
     return share >= need - 1e-9, f"{pct(share)} of reads answered (need {pct(need)})", [eid]
 
 
@@ -55,10 +76,15 @@ def _reach(op: int):
         share = paths.reach_share(op, lambda c: c.type == t, sync_only=op == 0)
         on = _types_on(paths, {t}, op)
         word = ("reads", "writes")[op]
-        eid = ev.add(f"path-{word}-reach-{t}", "path",
-                     f"{pct(share)} of {word} reach a {t}"
-                     + (f" ({', '.join(on)})" if on else ""), share=share, components=on)
+        eid = ev.add(
+            f"path-{word}-reach-{t}",
+            "path",
+            f"{pct(share)} of {word} reach a {t}" + (f" ({', '.join(on)})" if on else ""),
+            share=share,
+            components=on,
+        )
         return share >= REQUIRED_SHARE, f"{pct(share)} of {word} reach a {t}", [eid]
+
     return check_fn
 
 
@@ -67,14 +93,30 @@ def async_write(check, slos, peak, paths, meas, facts, ev, doc):
     share = paths.reach_share(1, lambda c: c.type == "queue", sync_only=True)
     rows = {c["id"]: c for c in meas["peak_components"]}
     growing = [q for q in queues if rows.get(q, {}).get("backlog_note")]
-    eid = ev.add("path-async-write", "path",
-                 (f"{pct(share)} of writes cross a queue ({', '.join(queues)})" if queues
-                  else "no queue with a consumer on the write path")
-                 + (f"; backlog grows without bound at {', '.join(growing)}" if growing else ""),
-                 share=share, queues=queues, backlog_growing=growing, measured=True)
+    eid = ev.add(
+        "path-async-write",
+        "path",
+        (
+            f"{pct(share)} of writes cross a queue ({', '.join(queues)})"
+            if queues
+            else "no queue with a consumer on the write path"
+        )
+        + (f"; backlog grows without bound at {', '.join(growing)}" if growing else ""),
+        share=share,
+        queues=queues,
+        backlog_growing=growing,
+        measured=True,
+    )
     ok = bool(queues) and share >= 0.5 and not growing
-    return ok, ("writes are made asynchronous by " + ", ".join(queues) if ok else
-                "no keep-up queue on at least half of the write path"), [eid]
+    return (
+        ok,
+        (
+            "writes are made asynchronous by " + ", ".join(queues)
+            if ok
+            else "no keep-up queue on at least half of the write path"
+        ),
+        [eid],
+    )
 
 
 def read_replicas(check, slos, peak, paths, meas, facts, ev, doc):
@@ -82,41 +124,70 @@ def read_replicas(check, slos, peak, paths, meas, facts, ev, doc):
     reads = paths.visited_by(0)
     dbs = [c for c in paths.comps if c.type == "database" and c.id in reads]
     have = {c.id: int(c.params.get("read_replicas", 0)) for c in dbs}
-    eid = ev.add("path-read-replicas", "path",
-                 "read-path databases: " + (", ".join(f"{k} has {v} read replicas"
-                                                     for k, v in have.items()) or "none"),
-                 read_replicas=have, required=need)
+    eid = ev.add(
+        "path-read-replicas",
+        "path",
+        "read-path databases: "
+        + (", ".join(f"{k} has {v} read replicas" for k, v in have.items()) or "none"),
+        read_replicas=have,
+        required=need,
+    )
     ok = bool(have) and all(v >= need for v in have.values())
     return ok, f"read replicas {have or 'none'} (need {need})", [eid]
 
 
 def entry_router(check, slos, peak, paths, meas, facts, ev, doc):
     share = paths.entry_share()
-    eid = ev.add("path-entry", "path", f"{pct(share)} of requests enter through a load "
-                 "balancer, API gateway or CDN", share=share)
+    eid = ev.add(
+        "path-entry",
+        "path",
+        f"{pct(share)} of requests enter through a load balancer, API gateway or CDN",
+        share=share,
+    )
     return share >= REQUIRED_SHARE, f"{pct(share)} enter through a router", [eid]
 
 
 def multi_az(check, slos, peak, paths, meas, facts, ev, doc):
     single = [cid for cid in paths.on_path() if len(paths.az_spread(cid)) < 2]
-    eid = ev.add("path-multi-az", "path",
-                 "every request-path component spans at least 2 AZs" if not single else
-                 f"single-AZ on a request path: {', '.join(single)}", single_az=single)
-    return not single, ("all span 2+ AZs" if not single else
-                        f"{len(single)} component(s) in one AZ"), [eid]
+    eid = ev.add(
+        "path-multi-az",
+        "path",
+        "every request-path component spans at least 2 AZs"
+        if not single
+        else f"single-AZ on a request path: {', '.join(single)}",
+        single_az=single,
+    )
+    return (
+        not single,
+        ("all span 2+ AZs" if not single else f"{len(single)} component(s) in one AZ"),
+        [eid],
+    )
 
 
 def no_spof(check, slos, peak, paths, meas, facts, ev, doc):
     spofs = single_points_of_failure(doc)
-    ids = [spof_evidence(ev, paths, c) for c in spofs] or [ev.add(
-        "spof-none", "path", "no single point of failure on any request path")]
-    return not spofs, ("no single point of failure" if not spofs else
-                       f"single points of failure: {', '.join(spofs)}"), ids
+    ids = [spof_evidence(ev, paths, c) for c in spofs] or [
+        ev.add("spof-none", "path", "no single point of failure on any request path")
+    ]
+    return (
+        not spofs,
+        (
+            "no single point of failure"
+            if not spofs
+            else f"single points of failure: {', '.join(spofs)}"
+        ),
+        ids,
+    )
 
 
 def spof_evidence(ev: Evidence, paths: Paths, cid: str) -> str:
-    return ev.add(f"spof-{cid}", "path", f"{cid} has one instance and its loss cuts a request "
-                  "path", component_id=cid, replicas=paths.design.component(cid).replicas)
+    return ev.add(
+        f"spof-{cid}",
+        "path",
+        f"{cid} has one instance and its loss cuts a request path",
+        component_id=cid,
+        replicas=paths.design.component(cid).replicas,
+    )
 
 
 def survives_az(check, slos, peak, paths, meas, facts, ev, doc):
@@ -127,9 +198,15 @@ def survives_az(check, slos, peak, paths, meas, facts, ev, doc):
     if not rows:
         return False, "no AZ on a request path", ids
     worst = max(rows, key=lambda r: (1.0 if r["error_rate"] is None else r["error_rate"], r["id"]))
-    return not bad, (f"worst AZ loss ({worst['id'][8:]}): error rate "
-                     f"{pct(worst['error_rate']) if worst['error_rate'] is not None else 'overload'}"
-                     f" (budget {pct(budget)})"), ids
+    return (
+        not bad,
+        (
+            f"worst AZ loss ({worst['id'][8:]}): error rate "
+            f"{pct(worst['error_rate']) if worst['error_rate'] is not None else 'overload'}"
+            f" (budget {pct(budget)})"
+        ),
+        ids,
+    )
 
 
 def latency(check, slos, peak, paths, meas, facts, ev, doc):
@@ -146,24 +223,43 @@ def surge(check, slos, peak, paths, meas, facts, ev, doc):
     m = meas["surge"] if abs(mult - 2.0) < 1e-9 else meas["extra_surges"][str(mult)]
     err = m["error_rate"]
     ok = err is not None and err <= budget
-    return ok, (f"error rate at {mult:g}x peak ({rps(m['offered_rps'])}): "
-                f"{pct(err) if err is not None else 'overloaded'} (budget {pct(budget)})"), \
-        ["sim-surge" if abs(mult - 2.0) < 1e-9 else f"sim-surge-{mult:g}x"]
+    return (
+        ok,
+        (
+            f"error rate at {mult:g}x peak ({rps(m['offered_rps'])}): "
+            f"{pct(err) if err is not None else 'overloaded'} (budget {pct(budget)})"
+        ),
+        ["sim-surge" if abs(mult - 2.0) < 1e-9 else f"sim-surge-{mult:g}x"],
+    )
 
 
 def notes_estimate(check, slos, peak, paths, meas, facts, ev, doc):
     factor = float(check.get("factor", 2.0))
     got = facts.stated_peak_rps
     ok = got is not None and peak / factor <= got <= peak * factor
-    return ok, (f"stated {rps(got)} vs required peak {rps(peak)}" if got is not None else
-                "no request rate stated in the notes"), ["notes-estimate"]
+    return (
+        ok,
+        (
+            f"stated {rps(got)} vs required peak {rps(peak)}"
+            if got is not None
+            else "no request rate stated in the notes"
+        ),
+        ["notes-estimate"],
+    )
 
 
 def notes_sections(check, slos, peak, paths, meas, facts, ev, doc):
     need = check.get("sections", [])
     missing = [s for s in need if facts.sections.get(s, 0.0) < 0.5]
-    return not missing, ("all sections present with substance" if not missing else
-                         f"missing or thin: {', '.join(missing)}"), ["notes-sections"]
+    return (
+        not missing,
+        (
+            "all sections present with substance"
+            if not missing
+            else f"missing or thin: {', '.join(missing)}"
+        ),
+        ["notes-sections"],
+    )
 
 
 _CHECKS = {

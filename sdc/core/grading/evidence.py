@@ -32,8 +32,16 @@ class Evidence:
     def __init__(self):
         self._items: dict[str, dict] = {}
 
-    def add(self, eid: str, kind: str, summary: str, *, component_id: str | None = None,
-            measured: bool = False, **values) -> str:
+    def add(
+        self,
+        eid: str,
+        kind: str,
+        summary: str,
+        *,
+        component_id: str | None = None,
+        measured: bool = False,
+        **values,
+    ) -> str:
         if eid not in self._items:
             item = {"id": eid, "kind": kind, "summary": summary, "measured": measured}
             if component_id is not None:

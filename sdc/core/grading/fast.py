@@ -41,13 +41,21 @@ def simulate_fast(doc: dict, traffic: dict, seed: int = 0) -> dict:
     weights = [frac * mult for frac, mult in phases]
     comps = _components(plan, sols)
     steady = sols[0][1] if len(sols) == 1 else solve(plan, lam)
-    base_u = max((st.offered_util for sts in steady.stations.values() for _, st in sts),
-                 default=0.0)
+    base_u = max(
+        (st.offered_util for sts in steady.stations.values() for _, st in sts), default=0.0
+    )
     max_u = max((c["offered_utilization"] for c in comps), default=0.0)
-    metrics = {"offered_rps": lam, "throughput_rps": None,
-               "capacity_rps": lam / base_u if base_u > 0 else None, "mean_ms": None,
-               "p50_ms": None, "p95_ms": None, "p99_ms": None, "error_rate": None,
-               "saturated": max_u >= 1.0}
+    metrics = {
+        "offered_rps": lam,
+        "throughput_rps": None,
+        "capacity_rps": lam / base_u if base_u > 0 else None,
+        "mean_ms": None,
+        "p50_ms": None,
+        "p95_ms": None,
+        "p99_ms": None,
+        "error_rate": None,
+        "saturated": max_u >= 1.0,
+    }
     unstable = sorted({ci for _, s in sols for ci in unstable_on_path(plan, s)})
     if unstable:
         u = max(comps[ci]["offered_utilization"] for ci in unstable)
@@ -65,20 +73,35 @@ def simulate_fast(doc: dict, traffic: dict, seed: int = 0) -> dict:
         if len(lat) >= 20:
             metrics["mean_ms"] = float(lat.mean())
             metrics["p50_ms"], metrics["p95_ms"], metrics["p99_ms"] = (
-                float(x) for x in np.quantile(lat, [0.5, 0.95, 0.99]))
-    return clean({"format": "sdc-result/1", "engine": "analytic", "seed": seed,
-                  "metrics": metrics, "components": comps,
-                  "bottlenecks": bottlenecks(design, comps, lam),
-                  "warnings": [w.to_dict() for w in v.warnings]})
+                float(x) for x in np.quantile(lat, [0.5, 0.95, 0.99])
+            )
+    return clean(
+        {
+            "format": "sdc-result/1",
+            "engine": "analytic",
+            "seed": seed,
+            "metrics": metrics,
+            "components": comps,
+            "bottlenecks": bottlenecks(design, comps, lam),
+            "warnings": [w.to_dict() for w in v.warnings],
+        }
+    )
 
 
 def _components(plan, sols) -> list[dict]:
     out = []
     for c in plan.design.components:
         ci = c.index
-        row = {"id": c.id, "type": c.type, "arrival_rps": 0.0, "throughput_rps": 0.0,
-               "offered_utilization": 0.0, "capacity_rps": None, "saturated": False,
-               "replicas_up": c.instance_count}
+        row = {
+            "id": c.id,
+            "type": c.type,
+            "arrival_rps": 0.0,
+            "throughput_rps": 0.0,
+            "offered_utilization": 0.0,
+            "capacity_rps": None,
+            "saturated": False,
+            "replicas_up": c.instance_count,
+        }
         if ci not in plan.visits_of or c.type == "client":
             if c.type == "client" and ci in plan.visits_of:
                 arr = sum(w * sum(s.comp_rates[ci]) for w, s in sols)
@@ -91,8 +114,7 @@ def _components(plan, sols) -> list[dict]:
             for g, st in s.stations[ci]:
                 thr += w * st.lam * 1000.0 * _count(g) * (1 - st.block)
                 oq = max(oq, st.offered_util)
-        row.update(arrival_rps=arr, throughput_rps=thr, offered_utilization=oq,
-                   saturated=oq >= 1.0)
+        row.update(arrival_rps=arr, throughput_rps=thr, offered_utilization=oq, saturated=oq >= 1.0)
         if c.service_time_ms > 0 and arr > 0 and oq > 0:
             row["capacity_rps"] = arr / oq
         if c.type == "queue":

@@ -19,8 +19,15 @@ from __future__ import annotations
 
 import copy
 
-FIX_KINDS = ("add-replicas", "spread-azs", "add-read-replicas", "add-cache", "add-cdn",
-             "add-load-balancer", "make-async")
+FIX_KINDS = (
+    "add-replicas",
+    "spread-azs",
+    "add-read-replicas",
+    "add-cache",
+    "add-cdn",
+    "add-load-balancer",
+    "make-async",
+)
 
 
 class FixError(ValueError):
@@ -45,8 +52,11 @@ def _new_id(doc: dict, base: str, key: str = "components") -> str:
 
 
 def _edge(doc: dict, source: str, target: str, **kw) -> dict:
-    e = {"id": _new_id(doc, f"fix-{source}-{target}"[:64], "edges"), "source": source,
-         "target": target}
+    e = {
+        "id": _new_id(doc, f"fix-{source}-{target}"[:64], "edges"),
+        "source": source,
+        "target": target,
+    }
     e.update(kw)
     doc["edges"].append(e)
     return e
@@ -54,8 +64,10 @@ def _edge(doc: dict, source: str, target: str, **kw) -> dict:
 
 def _near(c: dict, dx: int = 0, dy: int = 120) -> dict:
     p = c.get("position") or {"x": 200, "y": 200}
-    return {"x": min(5000, max(0, p.get("x", 200) + dx)), "y": min(5000, max(0, p.get("y", 200)
-                                                                         + dy))}
+    return {
+        "x": min(5000, max(0, p.get("x", 200) + dx)),
+        "y": min(5000, max(0, p.get("y", 200) + dy)),
+    }
 
 
 def _int(params: dict, key: str, lo: int, hi: int) -> int:
@@ -125,24 +137,43 @@ def apply_fix(doc: dict, fix: dict) -> dict:
     elif kind == "add-cache":
         svc = _comp(new, p.get("service_id"))
         cid = _new_id(new, str(p.get("cache_id") or f"{svc['id']}-cache")[:64])
-        new["components"].append({
-            "id": cid, "type": "cache", "label": "Cache", "replicas": 2, "azs": ["a", "b"],
-            "region": svc.get("region", "us-east"), "position": _near(svc, 180),
-            "params": {"hit_ratio": _ratio(p)}})
+        new["components"].append(
+            {
+                "id": cid,
+                "type": "cache",
+                "label": "Cache",
+                "replicas": 2,
+                "azs": ["a", "b"],
+                "region": svc.get("region", "us-east"),
+                "position": _near(svc, 180),
+                "params": {"hit_ratio": _ratio(p)},
+            }
+        )
         _edge(new, svc["id"], cid, ops="read")
     elif kind in ("add-cdn", "add-load-balancer"):
         is_cdn = kind == "add-cdn"
-        cid = _new_id(new, str(p.get("cdn_id" if is_cdn else "lb_id") or
-                               ("cdn" if is_cdn else "lb"))[:64])
-        comp = {"id": cid, "type": "cdn" if is_cdn else "load-balancer",
-                "label": "CDN" if is_cdn else "Load balancer", "replicas": 2, "azs": ["a", "b"]}
+        cid = _new_id(
+            new, str(p.get("cdn_id" if is_cdn else "lb_id") or ("cdn" if is_cdn else "lb"))[:64]
+        )
+        comp = {
+            "id": cid,
+            "type": "cdn" if is_cdn else "load-balancer",
+            "label": "CDN" if is_cdn else "Load balancer",
+            "replicas": 2,
+            "azs": ["a", "b"],
+        }
         if is_cdn:
             comp["params"] = {"hit_ratio": _ratio(p)}
         _reroute_clients(new, comp)
     elif kind == "make-async":
         src, dst = _comp(new, p.get("source")), _comp(new, p.get("target"))
-        edges = [e for e in new["edges"] if e["source"] == src["id"] and e["target"] == dst["id"]
-                 and e.get("ops", "all") in ("all", "write")]
+        edges = [
+            e
+            for e in new["edges"]
+            if e["source"] == src["id"]
+            and e["target"] == dst["id"]
+            and e.get("ops", "all") in ("all", "write")
+        ]
         if not edges:
             raise FixError(f"no write edge from {src['id']} to {dst['id']}")
         qid = _new_id(new, str(p.get("queue_id") or f"{dst['id']}-queue")[:64])
@@ -151,9 +182,17 @@ def apply_fix(doc: dict, fix: dict) -> dict:
                 e["ops"] = "read"
             else:
                 new["edges"].remove(e)
-        new["components"].append({"id": qid, "type": "queue", "label": "Queue", "replicas": 2,
-                                  "azs": ["a", "b"], "region": src.get("region", "us-east"),
-                                  "position": _near(src, 0, 160)})
+        new["components"].append(
+            {
+                "id": qid,
+                "type": "queue",
+                "label": "Queue",
+                "replicas": 2,
+                "azs": ["a", "b"],
+                "region": src.get("region", "us-east"),
+                "position": _near(src, 0, 160),
+            }
+        )
         _edge(new, src["id"], qid, ops="write")
         _edge(new, qid, dst["id"])
     return new

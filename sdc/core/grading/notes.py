@@ -16,55 +16,133 @@ from . import rubric
 
 # Canonical section -> heading aliases (matched as whole words, in this order).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("trade-offs", ("trade-offs?", "tradeoffs?", "trade offs?", "alternatives?", "decisions?",
-                    "design choices?", "pros and cons")),
-    ("data model", ("data model", "data models", "schema", "schemas", "storage", "tables?",
-                    "entities", "data")),
+    (
+        "trade-offs",
+        (
+            "trade-offs?",
+            "tradeoffs?",
+            "trade offs?",
+            "alternatives?",
+            "decisions?",
+            "design choices?",
+            "pros and cons",
+        ),
+    ),
+    (
+        "data model",
+        (
+            "data model",
+            "data models",
+            "schema",
+            "schemas",
+            "storage",
+            "tables?",
+            "entities",
+            "data",
+        ),
+    ),
     ("api", ("api", "apis", "endpoints?", "interfaces?", "rest", "rpc")),
-    ("estimates", ("estimates?", "estimations?", "capacity", "back[- ]of[- ](?:the[- ])?envelope",
-                   "sizing", "scale", "numbers", "traffic")),
-    ("requirements", ("requirements?", "functional", "non-functional", "scope", "goals?",
-                      "use cases?", "features?")),
-    ("bottlenecks", ("bottlenecks?", "scaling", "hot ?spots?", "limits", "failure modes?",
-                     "reliability", "risks?")),
+    (
+        "estimates",
+        (
+            "estimates?",
+            "estimations?",
+            "capacity",
+            "back[- ]of[- ](?:the[- ])?envelope",
+            "sizing",
+            "scale",
+            "numbers",
+            "traffic",
+        ),
+    ),
+    (
+        "requirements",
+        (
+            "requirements?",
+            "functional",
+            "non-functional",
+            "scope",
+            "goals?",
+            "use cases?",
+            "features?",
+        ),
+    ),
+    (
+        "bottlenecks",
+        (
+            "bottlenecks?",
+            "scaling",
+            "hot ?spots?",
+            "limits",
+            "failure modes?",
+            "reliability",
+            "risks?",
+        ),
+    ),
 )
 FUNCTION_WORDS = frozenset(
     "a an the to of in on for with by per at from is are be can must should will would may "
     "each every and or not no it its we our they their this that which when if as so than "
-    "then into up out under over within".split())
+    "then into up out under over within".split()
+)
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+?)\s*#*\s*$|(?:\*\*|__)(.+?)(?:\*\*|__)\s*:?\s*$)")
-_MARKER = re.compile(r"^\s{0,3}(?:[-*]\s+)?(?:\*\*|__)?([A-Za-z][A-Za-z &/-]{1,40}?)(?:\*\*|__)?"
-                     r"\s*:\s*(.*)$")
+_MARKER = re.compile(
+    r"^\s{0,3}(?:[-*]\s+)?(?:\*\*|__)?([A-Za-z][A-Za-z &/-]{1,40}?)(?:\*\*|__)?"
+    r"\s*:\s*(.*)$"
+)
 _NUM = r"(\d[\d,]*(?:\.\d+)?)\s*(k|m|b|thousand|million|billion)?\b"
-_RATE_UNIT = (r"\s*(?:rps|qps|tps|req(?:uest)?s?\s*/\s*s(?:ec(?:ond)?)?\b|"
-              r"(?:req(?:uest)?s?|writes?|reads?|messages?|updates?|events?)(?:\s+per|\s+a|\s*/)\s*"
-              r"s(?:ec(?:ond)?)?\b|/\s*s(?:ec)?\b)")
+_RATE_UNIT = (
+    r"\s*(?:rps|qps|tps|req(?:uest)?s?\s*/\s*s(?:ec(?:ond)?)?\b|"
+    r"(?:req(?:uest)?s?|writes?|reads?|messages?|updates?|events?)(?:\s+per|\s+a|\s*/)\s*"
+    r"s(?:ec(?:ond)?)?\b|/\s*s(?:ec)?\b)"
+)
 RATE_RE = re.compile(_NUM + _RATE_UNIT, re.I)
-QUANTITY_RE = re.compile(_NUM + r"\s*(?:%|rps|qps|tps|ms|s\b|sec|seconds?|minutes?|hours?|days?|"
-                         r"years?|[kmgtp]i?b\b|bytes?|users?|dau|mau|/\s*s|/\s*day|per\s+\w+|"
-                         r"req|requests?|writes?|reads?|messages?|x\b|times|replicas?|nodes?|"
-                         r"servers?|shards?)", re.I)
-ENDPOINT_RE = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE)\s+/[\w/{}:.<>-]*|"
-                         r"\b[a-z_][\w.]*\([\w\s,:=\[\]|\"'*]*\)\s*(?:->|:|returns?)", re.I)
-FIELD_RE = re.compile(r"^\s*(?:[-*|]\s*)?`?[A-Za-z_][\w.]*`?\s*(?::|\(|\|)\s*`?[A-Za-z_][\w\[\]()]*"
-                      r"|\b(?:primary key|partition key|sort key|foreign key|index on|pk|fk|"
-                      r"create table)\b", re.I)
-TRADEOFF_RE = re.compile(r"\b(?:vs\.?|versus|over|instead of|rather than|at the cost of|"
-                         r"in exchange for|traded? (?:off )?(?:against|for)|trade-?off between|"
-                         r"downside|but|however|cost(?:s)? (?:us|more|extra)|at the expense of)\b",
-                         re.I)
-CHOICE_RE = re.compile(r"\b(?:choose|chose|chosen|pick|picked|prefer|preferred|use|using|used|"
-                       r"went with|opt(?:ed)?|accept|decided?|keep|favou?r)\b", re.I)
-BOTTLENECK_RE = re.compile(r"\b(?:bottlenecks?|hot ?spots?|saturat\w*|limiting|limited by|"
-                           r"first to (?:fail|break|saturate)|choke ?points?|runs? out)\b", re.I)
+QUANTITY_RE = re.compile(
+    _NUM + r"\s*(?:%|rps|qps|tps|ms|s\b|sec|seconds?|minutes?|hours?|days?|"
+    r"years?|[kmgtp]i?b\b|bytes?|users?|dau|mau|/\s*s|/\s*day|per\s+\w+|"
+    r"req|requests?|writes?|reads?|messages?|x\b|times|replicas?|nodes?|"
+    r"servers?|shards?)",
+    re.I,
+)
+ENDPOINT_RE = re.compile(
+    r"\b(?:GET|POST|PUT|PATCH|DELETE)\s+/[\w/{}:.<>-]*|"
+    r"\b[a-z_][\w.]*\([\w\s,:=\[\]|\"'*]*\)\s*(?:->|:|returns?)",
+    re.I,
+)
+FIELD_RE = re.compile(
+    r"^\s*(?:[-*|]\s*)?`?[A-Za-z_][\w.]*`?\s*(?::|\(|\|)\s*`?[A-Za-z_][\w\[\]()]*"
+    r"|\b(?:primary key|partition key|sort key|foreign key|index on|pk|fk|"
+    r"create table)\b",
+    re.I,
+)
+TRADEOFF_RE = re.compile(
+    r"\b(?:vs\.?|versus|over|instead of|rather than|at the cost of|"
+    r"in exchange for|traded? (?:off )?(?:against|for)|trade-?off between|"
+    r"downside|but|however|cost(?:s)? (?:us|more|extra)|at the expense of)\b",
+    re.I,
+)
+CHOICE_RE = re.compile(
+    r"\b(?:choose|chose|chosen|pick|picked|prefer|preferred|use|using|used|"
+    r"went with|opt(?:ed)?|accept|decided?|keep|favou?r)\b",
+    re.I,
+)
+BOTTLENECK_RE = re.compile(
+    r"\b(?:bottlenecks?|hot ?spots?|saturat\w*|limiting|limited by|"
+    r"first to (?:fail|break|saturate)|choke ?points?|runs? out)\b",
+    re.I,
+)
 _MULT = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9}
 TYPE_WORDS = {
-    "cache": ("cache", "redis", "memcached"), "cdn": ("cdn", "cloudfront", "akamai", "edge"),
+    "cache": ("cache", "redis", "memcached"),
+    "cdn": ("cdn", "cloudfront", "akamai", "edge"),
     "database": ("database", "db", "postgres", "mysql", "dynamo", "cassandra", "primary"),
     "queue": ("queue", "kafka", "sqs", "rabbitmq", "stream"),
-    "load-balancer": ("load balancer", "lb", "balancer"), "api-gateway": ("gateway",),
-    "service": ("service", "api", "server"), "worker": ("worker", "consumer"),
-    "object-store": ("object store", "s3", "blob"), "search": ("search", "index", "elastic"),
+    "load-balancer": ("load balancer", "lb", "balancer"),
+    "api-gateway": ("gateway",),
+    "service": ("service", "api", "server"),
+    "worker": ("worker", "consumer"),
+    "object-store": ("object store", "s3", "blob"),
+    "search": ("search", "index", "elastic"),
 }
 
 
@@ -208,7 +286,7 @@ def _is_tradeoff(s: str) -> bool:
     m = TRADEOFF_RE.search(s)
     if not m or not _is_prose(s, 6):
         return False
-    left, right = s[: m.start()], s[m.end():]
+    left, right = s[: m.start()], s[m.end() :]
     content = [re.findall(r"[A-Za-z0-9]{2,}", x) for x in (left, right)]
     if not all(content):
         return False
@@ -234,5 +312,7 @@ def mentions(sentence: str, comp) -> bool:
     s = sentence.lower()
     names = {comp.id.lower(), (comp.label or "").lower()}
     names |= set(TYPE_WORDS.get(comp.type, ()))
-    return any(n and len(n) >= 2 and re.search(rf"(?<![\w-]){re.escape(n)}(?:s|es)?(?![\w-])", s)
-               for n in names)
+    return any(
+        n and len(n) >= 2 and re.search(rf"(?<![\w-]){re.escape(n)}(?:s|es)?(?![\w-])", s)
+        for n in names
+    )

@@ -123,8 +123,15 @@ class Paths:
             for cl, p in self._classes(op):
                 root = visits[cl.root]
                 wsum = sum(visits[k].weight for k in root.children) or 1.0
-                share += p * sum(visits[k].weight for k in root.children
-                                 if self.comps[visits[k].comp].type in ROUTERS) / wsum
+                share += (
+                    p
+                    * sum(
+                        visits[k].weight
+                        for k in root.children
+                        if self.comps[visits[k].comp].type in ROUTERS
+                    )
+                    / wsum
+                )
             tot += share
         return tot / 2.0
 

@@ -59,11 +59,25 @@ def category(key: str, title: str, criteria: list[Criterion], rationale: str) ->
         for e in c.evidence:
             if e not in ev:
                 ev.append(e)
-    return {"key": key, "title": title, "weight": rubric.CATEGORY_WEIGHTS[key],
-            "score": round(100 * s, 1), "rationale": rationale, "evidence": ev,
-            "criteria": [{"key": c.key, "weight": rnd(c.weight / tot), "score": round(clamp(
-                c.score), 3), "measured": c.measured, "evidence": c.evidence, "note": c.note}
-                for c in criteria]}
+    return {
+        "key": key,
+        "title": title,
+        "weight": rubric.CATEGORY_WEIGHTS[key],
+        "score": round(100 * s, 1),
+        "rationale": rationale,
+        "evidence": ev,
+        "criteria": [
+            {
+                "key": c.key,
+                "weight": rnd(c.weight / tot),
+                "score": round(clamp(c.score), 3),
+                "measured": c.measured,
+                "evidence": c.evidence,
+                "note": c.note,
+            }
+            for c in criteria
+        ],
+    }
 
 
 def overall(categories: list[dict]) -> float:
@@ -72,8 +86,13 @@ def overall(categories: list[dict]) -> float:
 
 def measured_share(categories: list[dict]) -> float:
     """Share of the maximum overall score that comes from measured criteria."""
-    return round(sum(c["weight"] * cr["weight"] for c in categories for cr in c["criteria"]
-                     if cr["measured"]) / 100.0, 3)
+    return round(
+        sum(
+            c["weight"] * cr["weight"] for c in categories for cr in c["criteria"] if cr["measured"]
+        )
+        / 100.0,
+        3,
+    )
 
 
 def lost_points(categories: list[dict], links: list[tuple[str, str]]) -> float:

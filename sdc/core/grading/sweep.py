@@ -74,8 +74,9 @@ def degrade(doc: dict, paths: Paths, lost: dict[str, list[int]]) -> tuple[dict, 
                 continue
             raw["replicas"] = n - len(prim)
             raw.setdefault("params", {})
-            raw["params"] = dict(raw["params"], read_replicas=int(
-                c.params.get("read_replicas", 0)) - len(reads))
+            raw["params"] = dict(
+                raw["params"], read_replicas=int(c.params.get("read_replicas", 0)) - len(reads)
+            )
         else:
             left = [j for j in range(c.replicas) if j not in idx]
             if not left:
@@ -102,8 +103,11 @@ def _kill(doc: dict, paths: Paths, dead: set[str]) -> None:
             continue  # a dead component forwards nothing
         if e["target"] in dead and types[e["source"]] in ROUTER_SOURCES:
             ops = e.get("ops", "all")
-            alive = [x for x in edges if x["source"] == e["source"] and x is not e
-                     and x["target"] not in dead]
+            alive = [
+                x
+                for x in edges
+                if x["source"] == e["source"] and x is not e and x["target"] not in dead
+            ]
 
             def covered(op, alive=alive):
                 return any(x.get("ops", "all") in ("all", op) for x in alive)
@@ -119,9 +123,12 @@ def _kill(doc: dict, paths: Paths, dead: set[str]) -> None:
     for i, c in enumerate(doc["components"]):
         if c["id"] in dead:
             # A router with nowhere to go: every request reaching it fails ("no way out").
-            doc["components"][i] = {"id": c["id"], "type": "load-balancer",
-                                    "label": c.get("label", c["id"]), "region": c.get(
-                                        "region", "us-east")}
+            doc["components"][i] = {
+                "id": c["id"],
+                "type": "load-balancer",
+                "label": c.get("label", c["id"]),
+                "region": c.get("region", "us-east"),
+            }
 
 
 def share_within(metrics: dict, threshold_ms: float) -> float:

@@ -61,14 +61,21 @@ def solve(plan: Plan, lam_rps: float) -> Solved:
             sts = []
             for g in groups(comp, plan):
                 lam = (lr * g.read_share + lw * g.write_share) / 1000.0
-                sts.append((g, Station(lam, comp.service_time_ms, g.servers, g.k_wait, cv,
-                                       comp.service_dist)))
+                sts.append(
+                    (
+                        g,
+                        Station(
+                            lam, comp.service_time_ms, g.servers, g.k_wait, cv, comp.service_dist
+                        ),
+                    )
+                )
             stations[ci] = sts
             for op in (0, 1):
-                tot = sum(_count(g) * (g.read_share if op == 0 else g.write_share)
-                          for g, _ in sts)
-                ok = sum(_count(g) * (g.read_share if op == 0 else g.write_share)
-                         * (1.0 - st.block) for g, st in sts)
+                tot = sum(_count(g) * (g.read_share if op == 0 else g.write_share) for g, _ in sts)
+                ok = sum(
+                    _count(g) * (g.read_share if op == 0 else g.write_share) * (1.0 - st.block)
+                    for g, st in sts
+                )
                 acc_op[op] = ok / tot if tot > 0 else 1.0
         for v in vis:
             vv = visits[v]
@@ -133,8 +140,11 @@ def sample_requests(plan: Plan, sol: Solved, traffic: Traffic, n: int, seed: int
         if comp.type != "client":
             sts = sol.stations[v.comp]
             gp = _group_probs(sts, v.op)
-            gi = rng.choice(len(sts), size=len(pos), p=gp) if len(sts) > 1 else np.zeros(
-                len(pos), dtype=np.int64)
+            gi = (
+                rng.choice(len(sts), size=len(pos), p=gp)
+                if len(sts) > 1
+                else np.zeros(len(pos), dtype=np.int64)
+            )
             soj = np.empty(len(pos))
             ok = np.ones(len(pos), dtype=bool)
             for j, (_, st) in enumerate(sts):
@@ -180,15 +190,27 @@ def component_metrics(plan: Plan, sols: list[tuple[float, Solved]], peak_rps: fl
     out = []
     for c in comps:
         ci = c.index
-        row = {"id": c.id, "type": c.type, "arrival_rps": 0.0, "throughput_rps": 0.0,
-               "utilization": 0.0, "mean_sojourn_ms": None, "p95_sojourn_ms": None,
-               "mean_queue_len": 0.0, "error_rate": 0.0, "replicas_up": c.instance_count,
-               "offered_utilization": 0.0, "capacity_rps": None, "saturated": False}
+        row = {
+            "id": c.id,
+            "type": c.type,
+            "arrival_rps": 0.0,
+            "throughput_rps": 0.0,
+            "utilization": 0.0,
+            "mean_sojourn_ms": None,
+            "p95_sojourn_ms": None,
+            "mean_queue_len": 0.0,
+            "error_rate": 0.0,
+            "replicas_up": c.instance_count,
+            "offered_utilization": 0.0,
+            "capacity_rps": None,
+            "saturated": False,
+        }
         if ci not in plan.visits_of or c.type == "client":
             if c.type == "client" and ci in plan.visits_of:
                 arr = sum(w * sum(s.comp_rates[ci]) for w, s in sols)
-                row.update(arrival_rps=arr, throughput_rps=arr, mean_sojourn_ms=0.0,
-                           p95_sojourn_ms=0.0)
+                row.update(
+                    arrival_rps=arr, throughput_rps=arr, mean_sojourn_ms=0.0, p95_sojourn_ms=0.0
+                )
             out.append(row)
             continue
         arr = thr = oq = mq = 0.0
@@ -228,8 +250,10 @@ def component_metrics(plan: Plan, sols: list[tuple[float, Solved]], peak_rps: fl
             row["p95_sojourn_ms"] = _mixture_quantile(tails, 0.95)
         else:
             row["mean_queue_len"] = None
-            row["withheld"] = (f"{c.id} is over capacity (offered utilisation {oq:.2f}); its "
-                               "queue grows without bound, so no latency is meaningful")
+            row["withheld"] = (
+                f"{c.id} is over capacity (offered utilisation {oq:.2f}); its "
+                "queue grows without bound, so no latency is meaningful"
+            )
         if c.type == "queue":
             _queue_extras(plan, sols, c, row)
         out.append(row)
@@ -251,8 +275,10 @@ def _mixture_quantile(tails, p: float) -> float | None:
         return 0.0
     if len(tails) == 1 and zero == 0:
         return tails[0][1].sojourn_quantile(p)
-    if all(st.dist == "exponential" and (st.k_wait is None or st._nmax() - st.servers < 1500)
-           for _, st in tails):
+    if all(
+        st.dist == "exponential" and (st.k_wait is None or st._nmax() - st.servers < 1500)
+        for _, st in tails
+    ):
 
         def tail(t):
             return sum(w * st.sojourn_tail(t) for w, st in tails) / tot
@@ -295,8 +321,13 @@ def _queue_extras(plan: Plan, sols, c, row) -> None:
         row["backlog_note"] = "consumers are slower than producers: the backlog grows without bound"
 
 
-def run_analytic(design: Design, traffic: Traffic, seed: int = 0,
-                 lam_rps: float | None = None, samples: int = MC_SAMPLES) -> dict:
+def run_analytic(
+    design: Design,
+    traffic: Traffic,
+    seed: int = 0,
+    lam_rps: float | None = None,
+    samples: int = MC_SAMPLES,
+) -> dict:
     """Core of the analytic engine; returns metrics/components (not yet the full result)."""
     plan = build_plan(design, traffic.read_ratio, traffic.payload_kb)
     lam = traffic.peak_rps if lam_rps is None else lam_rps
@@ -310,16 +341,26 @@ def run_analytic(design: Design, traffic: Traffic, seed: int = 0,
     max_u = max((c["offered_utilization"] for c in comps), default=0.0)
     capacity = lam / base_u if base_u > 0 else None
     unstable = sorted({ci for _, s in sols for ci in unstable_on_path(plan, s)})
-    metrics = {"offered_rps": lam, "throughput_rps": None, "capacity_rps": capacity,
-               "mean_ms": None, "p50_ms": None, "p95_ms": None, "p99_ms": None,
-               "error_rate": None, "saturated": max_u >= 1.0}
+    metrics = {
+        "offered_rps": lam,
+        "throughput_rps": None,
+        "capacity_rps": capacity,
+        "mean_ms": None,
+        "p50_ms": None,
+        "p95_ms": None,
+        "p99_ms": None,
+        "error_rate": None,
+        "saturated": max_u >= 1.0,
+    }
     withheld = {}
     if unstable:
         names = ", ".join(design.components[ci].id for ci in unstable)
         worst = max(unstable, key=lambda ci: comps[ci]["offered_utilization"])
         u = comps[worst]["offered_utilization"]
-        reason = (f"over capacity: {names} cannot keep up ({design.components[worst].id} is "
-                  f"offered {u:.2f}x what it can serve), so queues grow without bound")
+        reason = (
+            f"over capacity: {names} cannot keep up ({design.components[worst].id} is "
+            f"offered {u:.2f}x what it can serve), so queues grow without bound"
+        )
         for k in ("mean_ms", "p50_ms", "p95_ms", "p99_ms"):
             withheld[k] = reason
         thr_share = min(1.0, 1.0 / u) if u > 0 else 1.0
@@ -340,14 +381,16 @@ def run_analytic(design: Design, traffic: Traffic, seed: int = 0,
         if len(lat) >= 20:
             metrics["mean_ms"] = float(lat.mean())
             metrics["p50_ms"], metrics["p95_ms"], metrics["p99_ms"] = (
-                float(x) for x in np.quantile(lat, [0.5, 0.95, 0.99]))
+                float(x) for x in np.quantile(lat, [0.5, 0.95, 0.99])
+            )
         else:
             for k in ("mean_ms", "p50_ms", "p95_ms", "p99_ms"):
                 withheld[k] = "almost every request fails, so there is no latency to report"
     if withheld:
         metrics["withheld"] = withheld
-    metrics["latency_method"] = (f"monte-carlo over exact per-hop distributions, "
-                                 f"{samples} samples, seed {seed}")
+    metrics["latency_method"] = (
+        f"monte-carlo over exact per-hop distributions, {samples} samples, seed {seed}"
+    )
     return {"metrics": metrics, "components": comps, "plan": plan, "solutions": sols}
 
 
@@ -374,14 +417,21 @@ def knee_curve(design: Design, traffic: Traffic, slo: dict, points: int = 24) ->
             return False
         if (m.get("error_rate") or 0) > 0.01:
             return False
-        return ((p95_slo is None or m["p95_ms"] <= p95_slo)
-                and (p99_slo is None or m["p99_ms"] is None or m["p99_ms"] <= p99_slo))
+        return (p95_slo is None or m["p95_ms"] <= p95_slo) and (
+            p99_slo is None or m["p99_ms"] is None or m["p99_ms"] <= p99_slo
+        )
 
     curve = []
     for f in np.linspace(0.05, 0.99, points):
         m = at(top * f)
-        curve.append({"offered_rps": top * f, "p95_ms": m["p95_ms"], "p99_ms": m["p99_ms"],
-                      "error_rate": m["error_rate"]})
+        curve.append(
+            {
+                "offered_rps": top * f,
+                "p95_ms": m["p95_ms"],
+                "p99_ms": m["p99_ms"],
+                "error_rate": m["error_rate"],
+            }
+        )
     lo, hi = 0.0, top * 0.999
     if not meets(at(top * 0.001)):
         knee = None
@@ -399,10 +449,16 @@ def knee_curve(design: Design, traffic: Traffic, slo: dict, points: int = 24) ->
     if cap:
         ci = max(base.stations, key=lambda i: max(st.offered_util for _, st in base.stations[i]))
         hottest = design.components[ci].id
-    return {"knee_rps": knee, "capacity_rps": cap, "slo": {"p95_ms": p95_slo, "p99_ms": p99_slo},
-            "limited_by": hottest, "points": curve,
-            "meets_at_peak": meets(at(traffic.peak_rps)) if cap is None or
-            traffic.peak_rps < cap else False}
+    return {
+        "knee_rps": knee,
+        "capacity_rps": cap,
+        "slo": {"p95_ms": p95_slo, "p99_ms": p99_slo},
+        "limited_by": hottest,
+        "points": curve,
+        "meets_at_peak": meets(at(traffic.peak_rps))
+        if cap is None or traffic.peak_rps < cap
+        else False,
+    }
 
 
 def finite(x) -> bool:

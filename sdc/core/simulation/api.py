@@ -30,8 +30,11 @@ def _prepare(doc, traffic, failures=None, engine="analytic", seed=0, duration_s=
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         problems.append(Problem("seed", "must be a whole number between 0 and 2^63-1"))
     if duration_s is not None:
-        if (isinstance(duration_s, bool) or not isinstance(duration_s, (int, float))
-                or not 1 <= duration_s <= LIMITS["max_duration_s"]):
+        if (
+            isinstance(duration_s, bool)
+            or not isinstance(duration_s, (int, float))
+            or not 1 <= duration_s <= LIMITS["max_duration_s"]
+        ):
             problems.append(Problem("duration_s", "must be between 1 and 3600 seconds"))
     fails = []
     if failures is not None:
@@ -50,9 +53,16 @@ def _prepare(doc, traffic, failures=None, engine="analytic", seed=0, duration_s=
     return v, t, fails
 
 
-def simulate(doc: dict, traffic: dict | None = None, *, engine: str = "analytic", seed: int = 0,
-             failures: list[dict] | None = None, duration_s: float | None = None,
-             progress: Callable[[float], None] | None = None) -> dict:
+def simulate(
+    doc: dict,
+    traffic: dict | None = None,
+    *,
+    engine: str = "analytic",
+    seed: int = 0,
+    failures: list[dict] | None = None,
+    duration_s: float | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> dict:
     """Run one simulation and return an `sdc-result/1` dict (JSON-safe, no NaN/inf).
 
     `traffic` overrides `doc["traffic"]`; failures need `engine="des"`. Raises InvalidDesign
@@ -70,17 +80,22 @@ def simulate(doc: dict, traffic: dict | None = None, *, engine: str = "analytic"
         flow_in = t.peak_rps
         err = out["metrics"]["error_rate"]
         result["metrics"]["flow"] = {
-            "arrived": flow_in, "completed": flow_in * (1 - err) if err is not None else None,
-            "rejected": flow_in * err if err is not None else None, "in_flight": None,
-            "conserved": True, "unit": "rps"}
+            "arrived": flow_in,
+            "completed": flow_in * (1 - err) if err is not None else None,
+            "rejected": flow_in * err if err is not None else None,
+            "in_flight": None,
+            "conserved": True,
+            "unit": "rps",
+        }
         result["series"]["note"] = "the analytic engine is stationary: no time series"
     else:
         from .des import run_des
 
         dur = float(duration_s) if duration_s is not None else t.duration_s
         out = run_des(design, t, seed=seed, failures=fails, duration_s=dur, progress=progress)
-        result.update({k: out[k] for k in ("metrics", "components", "series", "timeline",
-                                           "blast_radius")})
+        result.update(
+            {k: out[k] for k in ("metrics", "components", "series", "timeline", "blast_radius")}
+        )
     result["bottlenecks"] = bottlenecks(design, result["components"], t.peak_rps)
     result["warnings"] = [w.to_dict() for w in v.warnings]
     result["traffic"] = t.to_dict()
@@ -104,8 +119,9 @@ def knee(doc: dict, traffic: dict | None, slo: dict) -> dict:
     else:
         for k in ("p95_ms", "p99_ms"):
             x = slo.get(k)
-            if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float))
-                                  or not 0 < x < 1e7):
+            if x is not None and (
+                isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < 1e7
+            ):
                 problems.append(Problem(f"slo.{k}", "must be a positive number of milliseconds"))
     if problems:
         raise InvalidDesign(problems)

@@ -78,9 +78,16 @@ def arrival_rates(traffic: Traffic, sched: Schedule, seed: int, t_start: float, 
     return rates * sched.rate_multiplier(slot_t + 0.5 * SEC_MS)
 
 
-def run_des(design: Design, traffic: Traffic, *, seed: int = 0, failures: list | None = None,
-            duration_s: float = 60.0, progress: Callable[[float], None] | None = None,
-            slo_ms: float = DEFAULT_SLO_MS) -> dict:
+def run_des(
+    design: Design,
+    traffic: Traffic,
+    *,
+    seed: int = 0,
+    failures: list | None = None,
+    duration_s: float = 60.0,
+    progress: Callable[[float], None] | None = None,
+    slo_ms: float = DEFAULT_SLO_MS,
+) -> dict:
     failures = failures or []
     plan = build_plan(design, traffic.read_ratio, traffic.payload_kb)
     comps = design.components
@@ -136,8 +143,9 @@ def run_des(design: Design, traffic: Traffic, *, seed: int = 0, failures: list |
                 apply_timeout(ta, ts, dep, status, float(comp.timeout_ms))
             comp_stats[ci] = _comp_stats(comp, plan, ta, start, dep, status, D, n_sec, opv)
         del opv, ts
-        if not any(visits[v].queue_root >= 0 and visits[v].parent == visits[v].queue_root
-                   for v in vis):
+        if not any(
+            visits[v].queue_root >= 0 and visits[v].parent == visits[v].queue_root for v in vis
+        ):
             del ta, start  # only queue consumers' lag needs them past this point
             ta = start = None
         # scatter back per visit, update requests, expand children
@@ -148,8 +156,7 @@ def run_des(design: Design, traffic: Traffic, *, seed: int = 0, failures: list |
             vv = visits[v]
             vi_idx, vi_dep, vi_st = idx[m], dep[m], status[m]
             if vv.sync:
-                visit_update(done, failed, fail_comp, vi_idx, vi_dep, vi_st, vv.cum_ms,
-                             region, ci)
+                visit_update(done, failed, fail_comp, vi_idx, vi_dep, vi_st, vv.cum_ms, region, ci)
             elif vv.queue_root >= 0 and vv.parent == vv.queue_root:
                 q = visits[vv.queue_root].comp
                 qs = queue_stats.setdefault(q, {"lag": [], "dropped": 0, "consumed": 0})
@@ -169,13 +176,40 @@ def run_des(design: Design, traffic: Traffic, *, seed: int = 0, failures: list |
             if not (vi_st == OK).all():
                 vi_idx, vi_dep = ok_only(vi_idx, vi_dep, vi_st)
             del vi_st
-            _expand(plan, sched, seed, vv, comp, vi_idx, vi_dep, region, pending,
-                    done, failed, fail_comp)
+            _expand(
+                plan,
+                sched,
+                seed,
+                vv,
+                comp,
+                vi_idx,
+                vi_dep,
+                region,
+                pending,
+                done,
+                failed,
+                fail_comp,
+            )
             del vi_idx, vi_dep
         if progress is not None:
             progress((step + 1) / total)
-    return build_outputs(design, plan, traffic, sched, seed, t_arr, done, failed, fail_comp,
-                         comp_stats, queue_stats, D, W, slo_ms, cls)
+    return build_outputs(
+        design,
+        plan,
+        traffic,
+        sched,
+        seed,
+        t_arr,
+        done,
+        failed,
+        fail_comp,
+        comp_stats,
+        queue_stats,
+        D,
+        W,
+        slo_ms,
+        cls,
+    )
 
 
 _EMPTY_I2 = np.empty(0, dtype=np.int16)
@@ -199,11 +233,11 @@ def _gather(pending, vis):
         pi, pt, ps = parts[k]
         parts[k] = None  # free each part as soon as it is copied
         m = len(pi)
-        idx[o:o + m] = pi
-        ta[o:o + m] = pt
+        idx[o : o + m] = pi
+        ta[o : o + m] = pt
         if has_ts:
-            ts[o:o + m] = ps
-        vid[o:o + m] = k
+            ts[o : o + m] = ps
+        vid[o : o + m] = k
         o += m
         del pi, pt, ps
     return idx, ta, ts, vid
@@ -300,8 +334,10 @@ def _station(comp, plan, sched: Schedule, seed, idx, ta, opv, D):
             ph[0].sort()
     else:
         inst = np.empty(n, dtype=np.int32)
-        eligible = {0: [j for gg in gs if gg.read_share > 0 for j in gg.instances],
-                    1: [j for gg in gs if gg.write_share > 0 for j in gg.instances]}
+        eligible = {
+            0: [j for gg in gs if gg.read_share > 0 for j in gg.instances],
+            1: [j for gg in gs if gg.write_share > 0 for j in gg.instances],
+        }
         cps = [p for p in sched.change_points(comp.index) if ta[0] < p <= ta[-1]] if n else []
         bounds = [0] + [int(np.searchsorted(ta, p)) for p in cps] + [n]
         counters = {0: 0, 1: 0}
@@ -309,29 +345,61 @@ def _station(comp, plan, sched: Schedule, seed, idx, ta, opv, D):
         key = stream_key(seed, "dispatch", comp.id)
         if not cps and eligible[0] == eligible[1] and comp.index not in sched.down:
             bounds = [0, 0]  # skip the per-op loop below
-            dispatch_range(inst, pre, opv, 0, n, -1, np.array(eligible[0], dtype=np.int64),
-                           rnd, 0, key, idx, NOROUTE)
+            dispatch_range(
+                inst,
+                pre,
+                opv,
+                0,
+                n,
+                -1,
+                np.array(eligible[0], dtype=np.int64),
+                rnd,
+                0,
+                key,
+                idx,
+                NOROUTE,
+            )
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             if b <= a:
                 continue
             t_seg = ta[a]
             for op in (0, 1):
-                healthy = np.array([j for j in eligible[op]
-                                    if not sched.known_down_at(comp.index, j, t_seg)],
-                                   dtype=np.int64)
-                counters[op] = dispatch_range(inst, pre, opv, a, b, op, healthy, rnd,
-                                              counters[op], key, idx, NOROUTE)
+                healthy = np.array(
+                    [j for j in eligible[op] if not sched.known_down_at(comp.index, j, t_seg)],
+                    dtype=np.int64,
+                )
+                counters[op] = dispatch_range(
+                    inst, pre, opv, a, b, op, healthy, rnd, counters[op], key, idx, NOROUTE
+                )
         seg_servers = np.full(n_inst, comp.servers, dtype=np.int64)
-        seg_q = np.full(n_inst, -1 if comp.queue_limit is None else comp.queue_limit,
-                        dtype=np.int64)
+        seg_q = np.full(
+            n_inst, -1 if comp.queue_limit is None else comp.queue_limit, dtype=np.int64
+        )
         down = [sched.instance_intervals(comp.index, j) for j in range(n_inst)]
         ph = [[] for _ in range(n_inst)]
     n_seg = len(seg_servers)
     d_ptr, d0, d1 = _flatten(down)
     p_ptr, p0, p1, pm = _flatten_ph(ph)
-    return run_station(ta, idx, inst, pre, n_seg, stream_key(seed, "svc", comp.id),
-                       comp.service_time_ms, SERVICE_DISTS.index(comp.service_dist),
-                       comp.service_cv, seg_servers, seg_q, d_ptr, d0, d1, p_ptr, p0, p1, pm)
+    return run_station(
+        ta,
+        idx,
+        inst,
+        pre,
+        n_seg,
+        stream_key(seed, "svc", comp.id),
+        comp.service_time_ms,
+        SERVICE_DISTS.index(comp.service_dist),
+        comp.service_cv,
+        seg_servers,
+        seg_q,
+        d_ptr,
+        d0,
+        d1,
+        p_ptr,
+        p0,
+        p1,
+        pm,
+    )
 
 
 def _flatten(lists):
@@ -354,26 +422,39 @@ def _flatten_ph(lists):
             b.append(t1)
             m.append(k)
         ptr[i + 1] = len(a)
-    return (ptr, np.array(a, dtype=np.float64), np.array(b, dtype=np.float64),
-            np.array(m, dtype=np.int64))
+    return (
+        ptr,
+        np.array(a, dtype=np.float64),
+        np.array(b, dtype=np.float64),
+        np.array(m, dtype=np.int64),
+    )
 
 
 def _comp_stats(comp, plan, ta, start, dep, status, D, n_sec, opv) -> dict:
     """Window statistics of one component (arrivals at it in [0, D))."""
-    sc, soj, sec_a, sec_e, sec_s, sec_b = window_stats(ta, start, dep, status,
-                                                       opv.astype(np.int8, copy=False), D,
-                                                       n_sec, SEC_MS)
+    sc, soj, sec_a, sec_e, sec_s, sec_b = window_stats(
+        ta, start, dep, status, opv.astype(np.int8, copy=False), D, n_sec, SEC_MS
+    )
     soj_mean = float(soj.mean()) if len(soj) else None
-    servers_total = sum((1 if g.pooled else len(g.instances)) * g.servers
-                        for g in groups(comp, plan))
+    servers_total = sum(
+        (1 if g.pooled else len(g.instances)) * g.servers for g in groups(comp, plan)
+    )
     return {
-        "arrivals": int(sc[0]), "reads": int(sc[1]), "ok": int(sc[2]), "errors": int(sc[3]),
-        "soj_n": len(soj), "soj_mean": soj_mean,
+        "arrivals": int(sc[0]),
+        "reads": int(sc[1]),
+        "ok": int(sc[2]),
+        "errors": int(sc[3]),
+        "soj_n": len(soj),
+        "soj_mean": soj_mean,
         # partitions soj in place, so after the mean (whose summation order it would change)
         "soj_p95": float(np.quantile(soj, 0.95, overwrite_input=True)) if len(soj) else None,
-        "wait_sum": float(sc[4]), "busy_ms": float(sc[5]),
-        "queue_area": float(sc[6]), "system_area": float(sc[7]),
+        "wait_sum": float(sc[4]),
+        "busy_ms": float(sc[5]),
+        "queue_area": float(sc[6]),
+        "system_area": float(sc[7]),
         "servers_total": servers_total,
-        "sec_arrivals": sec_a.astype(np.int64), "sec_errors": sec_e.astype(np.int64),
-        "sec_soj": sec_s, "sec_busy": sec_b,
+        "sec_arrivals": sec_a.astype(np.int64),
+        "sec_errors": sec_e.astype(np.int64),
+        "sec_soj": sec_s,
+        "sec_busy": sec_b,
     }

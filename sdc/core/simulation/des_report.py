@@ -30,8 +30,23 @@ def _q(x, p):
     return float(np.quantile(x, p))
 
 
-def build_outputs(design, plan, traffic, sched, seed, t_arr, done, failed, fail_comp,
-                  comp_stats, queue_stats, D, W, slo_ms, cls) -> dict:
+def build_outputs(
+    design,
+    plan,
+    traffic,
+    sched,
+    seed,
+    t_arr,
+    done,
+    failed,
+    fail_comp,
+    comp_stats,
+    queue_stats,
+    D,
+    W,
+    slo_ms,
+    cls,
+) -> dict:
     from .analytic import solve  # capacity is structural: same definition as analytic
 
     dur_s = D / 1000.0
@@ -52,27 +67,48 @@ def build_outputs(design, plan, traffic, sched, seed, t_arr, done, failed, fail_
     lat_mean = float(lat.mean()) if len(lat) else None
     metrics: dict = {"offered_rps": arrived / dur_s, "throughput_rps": completed / dur_s}
     base = solve(plan, traffic.peak_rps)
-    u_max = max((st.offered_util for sts in base.stations.values() for _, st in sts),
-                default=0.0)
+    u_max = max((st.offered_util for sts in base.stations.values() for _, st in sts), default=0.0)
     metrics["capacity_rps"] = traffic.peak_rps / u_max if u_max > 0 else None
     withheld: dict = {}
     comps_out = _components(design, plan, sched, comp_stats, queue_stats, D)
-    over = [c for c in comps_out if (c.get("offered_utilization") or 0) >= 1.0
-            and design.component(c["id"]).queue_limit is None
-            and any(plan.visits[v].sync for v in plan.visits_of.get(
-                design.component(c["id"]).index, []))]
+    over = [
+        c
+        for c in comps_out
+        if (c.get("offered_utilization") or 0) >= 1.0
+        and design.component(c["id"]).queue_limit is None
+        and any(
+            plan.visits[v].sync for v in plan.visits_of.get(design.component(c["id"]).index, [])
+        )
+    ]
     metrics["saturated"] = any((c.get("offered_utilization") or 0) >= 1.0 for c in comps_out)
-    cis = {} if over else {"mean_ms_ci": batch_ci(lat, np.mean),
-                           "p95_ms_ci": batch_ci(lat, lambda x: _q(x, 0.95))}
-    qs = dict(zip((0.5, 0.95, 0.99), np.quantile(lat, [0.5, 0.95, 0.99], overwrite_input=True),
-                  strict=True)) if len(lat) else {}
+    cis = (
+        {}
+        if over
+        else {
+            "mean_ms_ci": batch_ci(lat, np.mean),
+            "p95_ms_ci": batch_ci(lat, lambda x: _q(x, 0.95)),
+        }
+    )
+    qs = (
+        dict(
+            zip(
+                (0.5, 0.95, 0.99),
+                np.quantile(lat, [0.5, 0.95, 0.99], overwrite_input=True),
+                strict=True,
+            )
+        )
+        if len(lat)
+        else {}
+    )
     for key, p in (("mean_ms", None), ("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)):
         need = MIN_SAMPLES[key]
         if over:
             worst = max(over, key=lambda c: c["offered_utilization"])
-            withheld[key] = (f"over capacity: {worst['id']} is offered "
-                             f"{worst['offered_utilization']:.2f}x what it can serve and its "
-                             "queue is unbounded, so latency only reflects how long the run was")
+            withheld[key] = (
+                f"over capacity: {worst['id']} is offered "
+                f"{worst['offered_utilization']:.2f}x what it can serve and its "
+                "queue is unbounded, so latency only reflects how long the run was"
+            )
             metrics[key] = None
         elif len(lat) < need:
             withheld[key] = f"only {len(lat)} requests completed; {need} are needed"
@@ -87,11 +123,18 @@ def build_outputs(design, plan, traffic, sched, seed, t_arr, done, failed, fail_
     # t_arr is sorted, so the measured window (t_arr >= 0) is a suffix: a view, not a copy
     w0 = len(t_arr) - arrived
     lam_w = arrived / D * float(resp[w0:].mean()) if arrived else 0.0
-    metrics["flow"] = {"arrived": arrived, "completed": completed, "rejected": rejected,
-                       "in_flight": in_flight,
-                       "conserved": arrived == completed + rejected + in_flight}
-    metrics["littles_law"] = {"L": in_sys, "lambda_W": lam_w,
-                              "rel_error": abs(in_sys - lam_w) / lam_w if lam_w > 0 else 0.0}
+    metrics["flow"] = {
+        "arrived": arrived,
+        "completed": completed,
+        "rejected": rejected,
+        "in_flight": in_flight,
+        "conserved": arrived == completed + rejected + in_flight,
+    }
+    metrics["littles_law"] = {
+        "L": in_sys,
+        "lambda_W": lam_w,
+        "rel_error": abs(in_sys - lam_w) / lam_w if lam_w > 0 else 0.0,
+    }
     metrics["requests_simulated"] = int(len(t_arr))
     metrics["warmup_s"] = W / 1000.0
     metrics["duration_s"] = dur_s
@@ -106,20 +149,35 @@ def build_outputs(design, plan, traffic, sched, seed, t_arr, done, failed, fail_
         good = resp[a:b][f == 0]
         p95s.append(_q(good, 0.95) if len(good) >= 20 else None)
         errs.append(float((f != 0).mean()) if b > a else 0.0)
-    series = {"t_s": list(range(n_sec)), "offered_rps": offered.tolist(),
-              "throughput_rps": thr.tolist(), "p95_ms": p95s, "error_rate": errs,
-              "components": {c.id: {"utilization": (st["sec_busy"] / (st["servers_total"]
-                                                                     * SEC_MS)).tolist(),
-                                    "arrival_rps": st["sec_arrivals"].tolist(),
-                                    "error_rate": (st["sec_errors"] / np.maximum(
-                                        st["sec_arrivals"], 1)).tolist()}
-                             for c in design.components
-                             if (st := comp_stats.get(c.index)) is not None}}
+    series = {
+        "t_s": list(range(n_sec)),
+        "offered_rps": offered.tolist(),
+        "throughput_rps": thr.tolist(),
+        "p95_ms": p95s,
+        "error_rate": errs,
+        "components": {
+            c.id: {
+                "utilization": (st["sec_busy"] / (st["servers_total"] * SEC_MS)).tolist(),
+                "arrival_rps": st["sec_arrivals"].tolist(),
+                "error_rate": (st["sec_errors"] / np.maximum(st["sec_arrivals"], 1)).tolist(),
+            }
+            for c in design.components
+            if (st := comp_stats.get(c.index)) is not None
+        },
+    }
     timeline = _timeline(design, sched, series, comp_stats, slo_ms, n_sec)
-    blast = (_blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series,
-                    slo_ms, D) if sched.failures else None)
-    return {"metrics": metrics, "components": comps_out, "series": series,
-            "timeline": timeline, "blast_radius": blast}
+    blast = (
+        _blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series, slo_ms, D)
+        if sched.failures
+        else None
+    )
+    return {
+        "metrics": metrics,
+        "components": comps_out,
+        "series": series,
+        "timeline": timeline,
+        "blast_radius": blast,
+    }
 
 
 def _components(design, plan, sched, comp_stats, queue_stats, D) -> list[dict]:
@@ -129,12 +187,22 @@ def _components(design, plan, sched, comp_stats, queue_stats, D) -> list[dict]:
         st = comp_stats.get(c.index)
         n_inst = c.instance_count
         up = [sched.replicas_up(c.index, n_inst, t) for t in np.arange(0, D, SEC_MS)]
-        row = {"id": c.id, "type": c.type, "arrival_rps": 0.0, "throughput_rps": 0.0,
-               "utilization": 0.0, "mean_sojourn_ms": None, "p95_sojourn_ms": None,
-               "mean_queue_len": 0.0, "error_rate": 0.0,
-               "replicas_up": sched.replicas_up(c.index, n_inst, D - 1),
-               "replicas_up_min": min(up) if up else n_inst,
-               "offered_utilization": 0.0, "capacity_rps": None, "saturated": False}
+        row = {
+            "id": c.id,
+            "type": c.type,
+            "arrival_rps": 0.0,
+            "throughput_rps": 0.0,
+            "utilization": 0.0,
+            "mean_sojourn_ms": None,
+            "p95_sojourn_ms": None,
+            "mean_queue_len": 0.0,
+            "error_rate": 0.0,
+            "replicas_up": sched.replicas_up(c.index, n_inst, D - 1),
+            "replicas_up_min": min(up) if up else n_inst,
+            "offered_utilization": 0.0,
+            "capacity_rps": None,
+            "saturated": False,
+        }
         if st is None:
             out.append(row)
             continue
@@ -151,13 +219,16 @@ def _components(design, plan, sched, comp_stats, queue_stats, D) -> list[dict]:
         row["mean_queue_len"] = st["queue_area"] / D
         row["mean_in_system"] = st["system_area"] / D
         row["error_rate"] = st["errors"] / st["arrivals"] if st["arrivals"] else 0.0
-        ou = hottest_offered_util(c, plan, st["reads"] / dur_s, (st["arrivals"] - st["reads"])
-                                  / dur_s)
+        ou = hottest_offered_util(
+            c, plan, st["reads"] / dur_s, (st["arrivals"] - st["reads"]) / dur_s
+        )
         row["offered_utilization"] = ou
         row["capacity_rps"] = arr_rps / ou if ou > 0 else None
         row["saturated"] = ou >= 1.0
-        row["littles_law"] = {"L": st["system_area"] / D,
-                              "lambda_W": st["ok"] / D * st["soj_mean"] if n_soj else 0.0}
+        row["littles_law"] = {
+            "L": st["system_area"] / D,
+            "lambda_W": st["ok"] / D * st["soj_mean"] if n_soj else 0.0,
+        }
         qs = queue_stats.get(c.index)
         if c.type == "queue":
             lag = np.concatenate(qs["lag"]) if qs and qs["lag"] else np.zeros(0)
@@ -205,50 +276,111 @@ def _timeline(design, sched, series, comp_stats, slo_ms, n_sec) -> list[dict]:
         if f["mode"] == "az-down":
             what = f"{f['region']}-{f['az']}"
         detail = {k: v for k, v in f.items() if k not in ("mode",) and v is not None}
-        ev.append({"t_s": at, "severity": "critical", "title": f"failure injected: {f['mode']} "
-                   f"{what}".strip(), "detail": ", ".join(f"{k}={v}" for k, v in detail.items()),
-                   "component_id": f.get("component_id")})
+        ev.append(
+            {
+                "t_s": at,
+                "severity": "critical",
+                "title": f"failure injected: {f['mode']} {what}".strip(),
+                "detail": ", ".join(f"{k}={v}" for k, v in detail.items()),
+                "component_id": f.get("component_id"),
+            }
+        )
         if f["mode"] in ("node-down", "az-down", "region-down"):
-            ev.append({"t_s": at + DETECTION_DELAY_S, "severity": "info",
-                       "title": "health checks detect the failure",
-                       "detail": f"routers stop sending to dead replicas after "
-                                 f"{DETECTION_DELAY_S:g} s", "component_id": f.get("component_id")})
+            ev.append(
+                {
+                    "t_s": at + DETECTION_DELAY_S,
+                    "severity": "info",
+                    "title": "health checks detect the failure",
+                    "detail": f"routers stop sending to dead replicas after "
+                    f"{DETECTION_DELAY_S:g} s",
+                    "component_id": f.get("component_id"),
+                }
+            )
         if f.get("for_s"):
-            ev.append({"t_s": at + float(f["for_s"]), "severity": "info",
-                       "title": f"failure ends: {f['mode']} {what}".strip(),
-                       "detail": "the failed part is back", "component_id": f.get("component_id")})
+            ev.append(
+                {
+                    "t_s": at + float(f["for_s"]),
+                    "severity": "info",
+                    "title": f"failure ends: {f['mode']} {what}".strip(),
+                    "detail": "the failed part is back",
+                    "component_id": f.get("component_id"),
+                }
+            )
     for s, e in _crossings(series["error_rate"], lambda x: x >= 0.01, n_sec):
-        peak = max(x for x in series["error_rate"][s:e or n_sec])
-        ev.append({"t_s": float(s), "severity": "critical" if peak >= 0.05 else "warning",
-                   "title": "error rate crossed 1%", "detail": f"peak {peak:.1%} per second",
-                   "component_id": None})
+        peak = max(x for x in series["error_rate"][s : e or n_sec])
+        ev.append(
+            {
+                "t_s": float(s),
+                "severity": "critical" if peak >= 0.05 else "warning",
+                "title": "error rate crossed 1%",
+                "detail": f"peak {peak:.1%} per second",
+                "component_id": None,
+            }
+        )
         if e is not None:
-            ev.append({"t_s": float(e), "severity": "info", "title": "error rate back under 1%",
-                       "detail": "", "component_id": None})
+            ev.append(
+                {
+                    "t_s": float(e),
+                    "severity": "info",
+                    "title": "error rate back under 1%",
+                    "detail": "",
+                    "component_id": None,
+                }
+            )
     for s, e in _crossings(series["p95_ms"], lambda x: x > slo_ms, n_sec):
-        ev.append({"t_s": float(s), "severity": "warning", "title": "p95 latency above the SLO",
-                   "detail": f"p95 {series['p95_ms'][s]:.0f} ms > {slo_ms:g} ms",
-                   "component_id": None})
+        ev.append(
+            {
+                "t_s": float(s),
+                "severity": "warning",
+                "title": "p95 latency above the SLO",
+                "detail": f"p95 {series['p95_ms'][s]:.0f} ms > {slo_ms:g} ms",
+                "component_id": None,
+            }
+        )
         if e is not None:
-            ev.append({"t_s": float(e), "severity": "info", "title": "p95 latency back within SLO",
-                       "detail": "", "component_id": None})
+            ev.append(
+                {
+                    "t_s": float(e),
+                    "severity": "info",
+                    "title": "p95 latency back within SLO",
+                    "detail": "",
+                    "component_id": None,
+                }
+            )
     for c in design.components:
         st = series["components"].get(c.id)
         if not st:
             continue
         for s, e in _crossings(st["utilization"], lambda x: x >= 0.95, n_sec):
-            ev.append({"t_s": float(s), "severity": "warning", "title": f"{c.id} saturated",
-                       "detail": f"utilisation {st['utilization'][s]:.0%}",
-                       "component_id": c.id})
+            ev.append(
+                {
+                    "t_s": float(s),
+                    "severity": "warning",
+                    "title": f"{c.id} saturated",
+                    "detail": f"utilisation {st['utilization'][s]:.0%}",
+                    "component_id": c.id,
+                }
+            )
             if e is not None:
-                ev.append({"t_s": float(e), "severity": "info",
-                           "title": f"{c.id} back under 95% utilisation", "detail": "",
-                           "component_id": c.id})
+                ev.append(
+                    {
+                        "t_s": float(e),
+                        "severity": "info",
+                        "title": f"{c.id} back under 95% utilisation",
+                        "detail": "",
+                        "component_id": c.id,
+                    }
+                )
         for s, _ in _crossings(st["error_rate"], lambda x: x >= 0.01, n_sec):
-            ev.append({"t_s": float(s), "severity": "warning",
-                       "title": f"{c.id} failing requests",
-                       "detail": f"{st['error_rate'][s]:.1%} of its requests fail",
-                       "component_id": c.id})
+            ev.append(
+                {
+                    "t_s": float(s),
+                    "severity": "warning",
+                    "title": f"{c.id} failing requests",
+                    "detail": f"{st['error_rate'][s]:.1%} of its requests fail",
+                    "component_id": c.id,
+                }
+            )
     ev.sort(key=lambda x: (x["t_s"], x["title"]))
     return ev[:100]
 
@@ -256,8 +388,9 @@ def _timeline(design, sched, series, comp_stats, slo_ms, n_sec) -> list[dict]:
 def _blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series, slo_ms, D):
     n_sec = int(math.ceil(D / SEC_MS))
     f0 = min(float(f.get("at_s", 0)) for f in sched.failures)
-    ends = [float(f["at_s"]) + float(f["for_s"]) if f.get("for_s") else None
-            for f in sched.failures]
+    ends = [
+        float(f["at_s"]) + float(f["for_s"]) if f.get("for_s") else None for f in sched.failures
+    ]
     f1 = D / 1000.0 if any(e is None for e in ends) else max(ends)
     f1 = min(f1, D / 1000.0)
     k0, k1 = int(f0), max(int(math.ceil(f1)), int(f0) + 1)
@@ -271,10 +404,16 @@ def _blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series, sl
         e = st["sec_errors"][k0:k1].sum()
         soj = st["sec_soj"][k0:k1].sum() / max(a - e, 1)
         pre_a = st["sec_arrivals"][:k0].sum()
-        pre_soj = (st["sec_soj"][:k0].sum() / max(pre_a - st["sec_errors"][:k0].sum(), 1)
-                   if pre_a else None)
-        up_min = min(sched.replicas_up(c.index, c.instance_count, t * 1000.0)
-                     for t in range(k0, k1)) if k1 > k0 else c.instance_count
+        pre_soj = (
+            st["sec_soj"][:k0].sum() / max(pre_a - st["sec_errors"][:k0].sum(), 1)
+            if pre_a
+            else None
+        )
+        up_min = (
+            min(sched.replicas_up(c.index, c.instance_count, t * 1000.0) for t in range(k0, k1))
+            if k1 > k0
+            else c.instance_count
+        )
         how = []
         if c.index in direct:
             how.append("failed" if up_min < c.instance_count else "degraded")
@@ -285,11 +424,16 @@ def _blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series, sl
         if pre_soj and soj > 1.5 * pre_soj + 1.0:
             how.append("slower")
         if how:
-            impacted.append({"component_id": c.id, "how": how,
-                             "error_rate": float(e / a) if a else 0.0,
-                             "mean_sojourn_ms": float(soj),
-                             "baseline_sojourn_ms": float(pre_soj) if pre_soj else None,
-                             "replicas_up_min": up_min})
+            impacted.append(
+                {
+                    "component_id": c.id,
+                    "how": how,
+                    "error_rate": float(e / a) if a else 0.0,
+                    "mean_sojourn_ms": float(soj),
+                    "baseline_sojourn_ms": float(pre_soj) if pre_soj else None,
+                    "replicas_up_min": up_min,
+                }
+            )
     lo, hi = np.searchsorted(t_arr, [f0 * 1000.0, f1 * 1000.0])
     fw = slice(lo, hi)
     fl, rs = failed[fw], resp[fw]
@@ -301,9 +445,15 @@ def _blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series, sl
             continue
         bad = fl[m] != 0
         slow = (~bad) & (rs[m] > slo_ms)
-        paths.append({"path": name, "requests": n, "failed_share": float(bad.mean()),
-                      "slow_share": float(slow.mean()),
-                      "impacted_share": float((bad | slow).mean())})
+        paths.append(
+            {
+                "path": name,
+                "requests": n,
+                "failed_share": float(bad.mean()),
+                "slow_share": float(slow.mean()),
+                "impacted_share": float((bad | slow).mean()),
+            }
+        )
     total = int(hi - lo)
     bad_all = (fl != 0) | (rs > slo_ms)
     er, p95 = series["error_rate"], series["p95_ms"]
@@ -311,12 +461,14 @@ def _blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series, sl
     for k in range(k0, n_sec - 2):
         window = range(k, k + 3)
         if all(er[j] < 0.01 and (p95[j] is None or p95[j] <= slo_ms) for j in window):
-            if k > k0 or not any(er[j] >= 0.01 or (p95[j] or 0) > slo_ms
-                                 for j in range(k0, min(n_sec, k1 + 1))):
+            if k > k0 or not any(
+                er[j] >= 0.01 or (p95[j] or 0) > slo_ms for j in range(k0, min(n_sec, k1 + 1))
+            ):
                 recovered = k
                 break
-    impact_began = next((k for k in range(k0, n_sec) if er[k] >= 0.01 or (p95[k] or 0) > slo_ms),
-                        None)
+    impact_began = next(
+        (k for k in range(k0, n_sec) if er[k] >= 0.01 or (p95[k] or 0) > slo_ms), None
+    )
     downs = [f for f in sched.failures if f["mode"] in ("node-down", "az-down", "region-down")]
     return {
         "window_s": [f0, f1],
@@ -327,12 +479,12 @@ def _blast(design, plan, sched, t_arr, resp, failed, cls, comp_stats, series, sl
         "impacted_share": float(bad_all.mean()) if total else 0.0,
         "by_path": paths,
         "slo_ms": slo_ms,
-        "time_to_detect_s": DETECTION_DELAY_S if downs else (
-            float(impact_began - f0) if impact_began is not None else None),
+        "time_to_detect_s": DETECTION_DELAY_S
+        if downs
+        else (float(impact_began - f0) if impact_began is not None else None),
         "impact_began_s": float(impact_began) if impact_began is not None else None,
         "recovered_at_s": float(recovered) if recovered is not None else None,
-        "time_to_recover_s": (float(max(0.0, recovered - f0)) if recovered is not None
-                              else None),
+        "time_to_recover_s": (float(max(0.0, recovered - f0)) if recovered is not None else None),
         "recovered": recovered is not None,
     }
 

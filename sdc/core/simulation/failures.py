@@ -8,7 +8,12 @@ from .constants import REGIONS
 from .model import Design, Problem
 
 FAILURE_MODES: tuple[str, ...] = (
-    "node-down", "az-down", "region-down", "dependency-lag", "traffic-surge", "cache-cold",
+    "node-down",
+    "az-down",
+    "region-down",
+    "dependency-lag",
+    "traffic-surge",
+    "cache-cold",
 )
 DEFAULT_AT_S = 10.0
 DEFAULT_WARM_S = 60.0
@@ -44,8 +49,9 @@ def _num(v, path, lo, hi, problems, *, integer=False, lo_open=False):
     return v
 
 
-def validate_failure(spec: object, design: Design | None = None,
-                     path: str = "failure") -> list[Problem]:
+def validate_failure(
+    spec: object, design: Design | None = None, path: str = "failure"
+) -> list[Problem]:
     """Problems of one failure spec; with a design, ids/regions/AZs are checked against it."""
     p: list[Problem] = []
     if not isinstance(spec, dict):
@@ -78,7 +84,7 @@ def validate_failure(spec: object, design: Design | None = None,
         if spec.get("region") not in REGIONS:
             p.append(Problem(f"{path}.region", f"must be one of {', '.join(REGIONS)}"))
     if mode == "az-down" and (not isinstance(spec.get("az"), str) or not spec.get("az")):
-        p.append(Problem(f"{path}.az", "is required (a zone name such as \"a\")"))
+        p.append(Problem(f"{path}.az", 'is required (a zone name such as "a")'))
     if mode == "dependency-lag":
         _num(spec.get("lag_ms"), f"{path}.lag_ms", 0.0, 600_000.0, p, lo_open=True)
     if mode == "traffic-surge":

@@ -49,11 +49,15 @@ def analyse(design: Design) -> tuple[Design, list[DesignWarning], list[Problem]]
         edges = {e.id: e for e in design.edges}
         for eid in back:
             e = edges[eid]
-            warnings.append(DesignWarning(
-                "sync-cycle",
-                f"{e.source} calls {e.target} which (directly or not) calls {e.source} back; "
-                f"the simulator ignores edge {eid} to break the cycle",
-                f"edges[{design.edges.index(e)}]", e.source))
+            warnings.append(
+                DesignWarning(
+                    "sync-cycle",
+                    f"{e.source} calls {e.target} which (directly or not) calls {e.source} back; "
+                    f"the simulator ignores edge {eid} to break the cycle",
+                    f"edges[{design.edges.index(e)}]",
+                    e.source,
+                )
+            )
     plan = build_plan(design)
     if plan.problems:
         return design, warnings, plan.problems
@@ -99,33 +103,57 @@ def design_warnings(plan: Plan) -> list[DesignWarning]:
     w: list[DesignWarning] = []
     for c in comps:
         if c.type != "client" and c.index not in plan.visits_of:
-            w.append(DesignWarning(
-                "unreachable", f"{c.id} is not on any request path from a client, so it "
-                               "receives no traffic", _path(design, c.id), c.id))
+            w.append(
+                DesignWarning(
+                    "unreachable",
+                    f"{c.id} is not on any request path from a client, so it receives no traffic",
+                    _path(design, c.id),
+                    c.id,
+                )
+            )
     for ci in sorted(plan.noroute_comps):
         c = comps[ci]
         if c.type == "cache" and float(c.params.get("hit_ratio", 0)) >= 1.0:
             continue
-        w.append(DesignWarning(
-            "no-way-out", f"some requests reaching {c.id} have no matching outgoing edge and "
-                          "fail there", _path(design, c.id), c.id))
+        w.append(
+            DesignWarning(
+                "no-way-out",
+                f"some requests reaching {c.id} have no matching outgoing edge and fail there",
+                _path(design, c.id),
+                c.id,
+            )
+        )
     for c in comps:
         if c.type == "queue" and c.index in plan.visits_of and not design.out_edges(c.id):
-            w.append(DesignWarning(
-                "no-way-out", f"queue {c.id} has no consumer, so its backlog only grows",
-                _path(design, c.id), c.id))
+            w.append(
+                DesignWarning(
+                    "no-way-out",
+                    f"queue {c.id} has no consumer, so its backlog only grows",
+                    _path(design, c.id),
+                    c.id,
+                )
+            )
     for cid in critical_components(plan):
         c = design.component(cid)
         if c.replicas == 1:
-            w.append(DesignWarning(
-                "single-point-of-failure",
-                f"{cid} has a single replica on a request path; if it fails, those requests fail",
-                _path(design, cid), cid))
+            w.append(
+                DesignWarning(
+                    "single-point-of-failure",
+                    f"{cid} has a single replica on a request path; if it fails, those requests fail",
+                    _path(design, cid),
+                    cid,
+                )
+            )
         elif len({c.instance_az(j) for j in range(c.replicas)}) == 1:
-            w.append(DesignWarning(
-                "single-az", f"all replicas of {cid} are in one availability zone "
-                             f"({c.region}-{c.azs[0]}); losing that zone cuts a request path",
-                _path(design, cid), cid))
+            w.append(
+                DesignWarning(
+                    "single-az",
+                    f"all replicas of {cid} are in one availability zone "
+                    f"({c.region}-{c.azs[0]}); losing that zone cuts a request path",
+                    _path(design, cid),
+                    cid,
+                )
+            )
     return w
 
 
@@ -165,8 +193,9 @@ def request_paths(doc) -> list[dict]:
             vi, p = stack.pop()
             v = plan.visits[vi]
             if not v.children:
-                paths.append({"client": comps[cl.client].id, "op": ("read", "write")[cl.op],
-                              "components": p})
+                paths.append(
+                    {"client": comps[cl.client].id, "op": ("read", "write")[cl.op], "components": p}
+                )
             for k in reversed(v.children):
                 stack.append((k, p + [comps[plan.visits[k].comp].id]))
     return paths

@@ -118,9 +118,28 @@ def _heap_pop(h, n):
 
 
 @njit(cache=True)
-def fcfs_segments(arr, idx, svc_key, svc_mean, svc_dist, svc_cv, seg_ptr, servers, qlimit,
-                  down_ptr, down_t0, down_t1, ph_ptr, ph_t0, ph_t1, ph_m, out_pos, start, dep,
-                  status):
+def fcfs_segments(
+    arr,
+    idx,
+    svc_key,
+    svc_mean,
+    svc_dist,
+    svc_cv,
+    seg_ptr,
+    servers,
+    qlimit,
+    down_ptr,
+    down_t0,
+    down_t1,
+    ph_ptr,
+    ph_t0,
+    ph_t1,
+    ph_m,
+    out_pos,
+    start,
+    dep,
+    status,
+):
     """FCFS multi-server stations, one per segment of `arr` (sorted by time within segment).
 
     servers[s], qlimit[s] (-1 = unbounded) per segment. Down intervals (instance dead):
@@ -369,8 +388,26 @@ def window_stats(ta, start, dep, status, opv, D, n_sec, sec_ms):
 
 
 @njit(cache=True)
-def run_station(ta, idx, inst, pre, n_seg, key, mean, dist, cv, servers, qlimit,
-                d_ptr, d0, d1, p_ptr, p0, p1, pm):
+def run_station(
+    ta,
+    idx,
+    inst,
+    pre,
+    n_seg,
+    key,
+    mean,
+    dist,
+    cv,
+    servers,
+    qlimit,
+    d_ptr,
+    d0,
+    d1,
+    p_ptr,
+    p0,
+    p1,
+    pm,
+):
     """Group time-sorted requests by replica (counting sort), draw their service times and run
     the FCFS kernel; results come back in input order. Requests with pre != 0 are skipped."""
     n = ta.shape[0]
@@ -391,8 +428,28 @@ def run_station(ta, idx, inst, pre, n_seg, key, mean, dist, cv, servers, qlimit,
     start = ta.copy()
     dep = ta.copy()
     status = pre.copy()
-    fcfs_segments(ta, idx, key, mean, dist, cv, seg_ptr, servers, qlimit, d_ptr, d0, d1,
-                  p_ptr, p0, p1, pm, perm, start, dep, status)
+    fcfs_segments(
+        ta,
+        idx,
+        key,
+        mean,
+        dist,
+        cv,
+        seg_ptr,
+        servers,
+        qlimit,
+        d_ptr,
+        d0,
+        d1,
+        p_ptr,
+        p0,
+        p1,
+        pm,
+        perm,
+        start,
+        dep,
+        status,
+    )
     return start, dep, status
 
 

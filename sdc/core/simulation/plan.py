@@ -111,16 +111,23 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
                 if b.type == "cdn":
                     h[r] = EDGE_MS + _transfer_ms(payload_kb, "internet")
                 else:
-                    h[r] = (LAST_MILE_MS + REGION_LATENCY_MS[reg][b.region]
-                            + _transfer_ms(payload_kb, "internet"))
+                    h[r] = (
+                        LAST_MILE_MS
+                        + REGION_LATENCY_MS[reg][b.region]
+                        + _transfer_ms(payload_kb, "internet")
+                    )
             elif a.type == "cdn":
                 cross = reg != b.region
-                h[r] = (REGION_LATENCY_MS[reg][b.region] + CROSS_AZ_MS
-                        + _transfer_ms(payload_kb, "cross_region" if cross else "internal"))
+                h[r] = (
+                    REGION_LATENCY_MS[reg][b.region]
+                    + CROSS_AZ_MS
+                    + _transfer_ms(payload_kb, "cross_region" if cross else "internal")
+                )
             else:
                 cross = a.region != b.region
                 h[r] = hop_latency_ms(a, b) + _transfer_ms(
-                    payload_kb, "cross_region" if cross else "internal")
+                    payload_kb, "cross_region" if cross else "internal"
+                )
         return h + extra
 
     def new_visit(ci, op, cls, parent, sync, hop_ms, weight=1.0, qroot=-1) -> int:
@@ -129,15 +136,20 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
             too_big = True
             return -1
         cum = hop_ms.copy() if parent < 0 else visits[parent].cum_ms + hop_ms
-        v = Visit(len(visits), ci, op, cls, parent, sync, hop_ms, cum, weight=weight,
-                  queue_root=qroot)
+        v = Visit(
+            len(visits), ci, op, cls, parent, sync, hop_ms, cum, weight=weight, queue_root=qroot
+        )
         visits.append(v)
         if parent >= 0:
             visits[parent].children.append(v.idx)
         return v.idx
 
-    def expand(vi: int, path: frozenset, stores_on_miss: list | None = None,
-               from_comp: Component | None = None) -> None:
+    def expand(
+        vi: int,
+        path: frozenset,
+        stores_on_miss: list | None = None,
+        from_comp: Component | None = None,
+    ) -> None:
         if vi < 0 or too_big:
             return
         v = visits[vi]
@@ -152,8 +164,15 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
             v.hit = True
             for e, t in stores_on_miss:
                 extra = hop_latency_ms(c, from_comp)
-                ci = new_visit(index[t.id], v.op, v.cls, vi, v.sync and e.mode == "sync",
-                               hop(from_comp, t, extra), qroot=qroot)
+                ci = new_visit(
+                    index[t.id],
+                    v.op,
+                    v.cls,
+                    vi,
+                    v.sync and e.mode == "sync",
+                    hop(from_comp, t, extra),
+                    qroot=qroot,
+                )
                 expand(ci, path)
             return
         if c.type in ROUTER_TYPES or c.type == "cdn":
@@ -164,8 +183,16 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
                 noroute.add(v.comp)
             for e in edges:
                 t = comps[index[e.target]]
-                ci = new_visit(t.index, v.op, v.cls, vi, v.sync and e.mode == "sync",
-                               hop(c, t), e.weight, qroot)
+                ci = new_visit(
+                    t.index,
+                    v.op,
+                    v.cls,
+                    vi,
+                    v.sync and e.mode == "sync",
+                    hop(c, t),
+                    e.weight,
+                    qroot,
+                )
                 expand(ci, path)
             return
         if c.type == "cache" and op == "read":
@@ -175,15 +202,26 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
                 noroute.add(v.comp)
         aside: list = []
         if op == "read" and c.type not in ("cache", "queue"):
-            caches = [e for e in edges if comps[index[e.target]].type == "cache"
-                      and not any(x.matches("read") for x in out[index[e.target]])]
+            caches = [
+                e
+                for e in edges
+                if comps[index[e.target]].type == "cache"
+                and not any(x.matches("read") for x in out[index[e.target]])
+            ]
             stores = [e for e in edges if comps[index[e.target]].type in STORE_TYPES]
             if caches and stores:
                 aside = [caches[0]] + stores
                 cache_e = caches[0]
                 t = comps[index[cache_e.target]]
-                ci = new_visit(t.index, v.op, v.cls, vi, v.sync and cache_e.mode == "sync",
-                               hop(c, t), qroot=qroot)
+                ci = new_visit(
+                    t.index,
+                    v.op,
+                    v.cls,
+                    vi,
+                    v.sync and cache_e.mode == "sync",
+                    hop(c, t),
+                    qroot=qroot,
+                )
                 if ci >= 0:
                     expand(ci, path, [(e, comps[index[e.target]]) for e in stores], c)
         for e in edges:
@@ -204,8 +242,13 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
             classes.append(RequestClass(c.index, op, share * p, root))
             expand(root, frozenset())
     if too_big:
-        problems.append(Problem("edges", f"the design has too many distinct request paths "
-                                         f"(more than {limit} steps); simplify the wiring"))
+        problems.append(
+            Problem(
+                "edges",
+                f"the design has too many distinct request paths "
+                f"(more than {limit} steps); simplify the wiring",
+            )
+        )
     visits_of: dict[int, list[int]] = {}
     deps: dict[int, set[int]] = {}
     for v in visits:
@@ -214,8 +257,13 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
             deps.setdefault(v.comp, set()).add(visits[v.parent].comp)
     order = _topo(sorted(visits_of), deps)
     if order is None:
-        problems.append(Problem("edges", "the request paths form a cycle through a cache and a "
-                                         "store; remove the edge that calls back"))
+        problems.append(
+            Problem(
+                "edges",
+                "the request paths form a cycle through a cache and a "
+                "store; remove the edge that calls back",
+            )
+        )
         order = sorted(visits_of)
     return Plan(design, visits, classes, order, visits_of, problems, noroute)
 

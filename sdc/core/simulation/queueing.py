@@ -167,8 +167,9 @@ class Station:
             return 0.0
         if self.lam <= 0.0:
             return _service_quantile(self.service_ms, self.dist, self.cv, p)
-        if self.dist != "exponential" or (self.k_wait is not None
-                                           and self._nmax() - self.servers > 1500):
+        if self.dist != "exponential" or (
+            self.k_wait is not None and self._nmax() - self.servers > 1500
+        ):
             rng = np.random.default_rng(12345)
             x = self.sample_sojourn(rng, 200_000)
             return float(np.quantile(x, p))

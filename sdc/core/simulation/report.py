@@ -32,9 +32,19 @@ def clean(x):
 
 
 def input_hash(design: Design, traffic, engine: str, seed: int, failures, duration) -> str:
-    blob = json.dumps({"d": design.to_dict(), "t": traffic.to_dict(), "e": engine, "s": seed,
-                       "f": failures or [], "dur": duration, "v": ENGINE_VERSION},
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "d": design.to_dict(),
+            "t": traffic.to_dict(),
+            "e": engine,
+            "s": seed,
+            "f": failures or [],
+            "dur": duration,
+            "v": ENGINE_VERSION,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -48,8 +58,13 @@ def empty_result(engine: str, seed: int) -> dict:
         "components": [],
         "bottlenecks": [],
         "timeline": [],
-        "series": {"t_s": [], "offered_rps": [], "throughput_rps": [], "p95_ms": [],
-                   "error_rate": []},
+        "series": {
+            "t_s": [],
+            "offered_rps": [],
+            "throughput_rps": [],
+            "p95_ms": [],
+            "error_rate": [],
+        },
         "blast_radius": None,
         "warnings": [],
     }
@@ -70,13 +85,22 @@ def bottlenecks(design: Design, comps: list[dict], peak_rps: float) -> list[dict
         c = by_id[m["id"]]
         sev = "critical" if u >= 1.0 else "high" if u >= 0.85 else "medium"
         cap = m.get("capacity_rps")
-        reason = (f"{c.id} runs at utilisation {u:.2f}"
-                  + (f" ({u * 100 - 100:.0f}% over capacity)" if u >= 1 else "")
-                  + f": it is offered {_fmt_rps(m['arrival_rps'])} rps"
-                  + (f" and can serve about {_fmt_rps(cap)} rps" if cap else ""))
-        out.append({"component_id": c.id, "utilization": min(u, 1.0) if u < 1 else 1.0,
-                    "offered_utilization": u, "severity": sev, "reason": reason,
-                    "suggestion": suggestion(design, c, u)})
+        reason = (
+            f"{c.id} runs at utilisation {u:.2f}"
+            + (f" ({u * 100 - 100:.0f}% over capacity)" if u >= 1 else "")
+            + f": it is offered {_fmt_rps(m['arrival_rps'])} rps"
+            + (f" and can serve about {_fmt_rps(cap)} rps" if cap else "")
+        )
+        out.append(
+            {
+                "component_id": c.id,
+                "utilization": min(u, 1.0) if u < 1 else 1.0,
+                "offered_utilization": u,
+                "severity": sev,
+                "reason": reason,
+                "suggestion": suggestion(design, c, u),
+            }
+        )
     out.sort(key=lambda b: (-b["offered_utilization"], b["component_id"]))
     return out
 
@@ -90,11 +114,14 @@ def suggestion(design: Design, c, u: float) -> str:
         total = c.replicas + r
         need = math.ceil(total * u / target)
         if need > total:
-            parts.append(f"add {need - total} read replica{'s' if need - total > 1 else ''} "
-                         f"(reads spread over {need} copies reach utilisation {target})"
-                         " if the load is mostly reads; otherwise shard or use a bigger tier")
-        upstream_cache = any(e.target == c.id and design.component(e.source).type == "cache"
-                             for e in design.edges)
+            parts.append(
+                f"add {need - total} read replica{'s' if need - total > 1 else ''} "
+                f"(reads spread over {need} copies reach utilisation {target})"
+                " if the load is mostly reads; otherwise shard or use a bigger tier"
+            )
+        upstream_cache = any(
+            e.target == c.id and design.component(e.source).type == "cache" for e in design.edges
+        )
         if upstream_cache:
             parts.append("raise the cache hit ratio (a longer TTL or a bigger cache)")
         elif not any(x.type == "cache" for x in design.components):
@@ -109,8 +136,12 @@ def suggestion(design: Design, c, u: float) -> str:
         pass
     elif c.tier in ("small", "medium", "large"):
         s += " or move to a larger tier"
-    if c.type == "service" and any(e.source == c.id and design.component(e.target).type ==
-                                   "database" for e in design.edges) and not any(
-            x.type == "cache" for x in design.components):
+    if (
+        c.type == "service"
+        and any(
+            e.source == c.id and design.component(e.target).type == "database" for e in design.edges
+        )
+        and not any(x.type == "cache" for x in design.components)
+    ):
         s += "; a cache would also cut its database calls"
     return s

@@ -111,9 +111,14 @@ class Schedule:
         return sorted(pts)
 
     def known_down_at(self, ci: int, j: int, t: float) -> bool:
-        return any(t0 + self.detect_ms <= t < t1 + self.detect_ms
-                   for t0, t1 in self.instance_intervals(ci, j))
+        return any(
+            t0 + self.detect_ms <= t < t1 + self.detect_ms
+            for t0, t1 in self.instance_intervals(ci, j)
+        )
 
     def replicas_up(self, ci: int, n_inst: int, t: float) -> int:
-        return sum(1 for j in range(n_inst)
-                   if not any(t0 <= t < t1 for t0, t1 in self.instance_intervals(ci, j)))
+        return sum(
+            1
+            for j in range(n_inst)
+            if not any(t0 <= t < t1 for t0, t1 in self.instance_intervals(ci, j))
+        )

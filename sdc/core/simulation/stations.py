@@ -37,7 +37,8 @@ def is_pooled(comp: Component, plan: Plan) -> bool:
         return bool(vis) and all(
             plan.visits[v].parent >= 0
             and plan.design.components[plan.visits[plan.visits[v].parent].comp].type == "queue"
-            for v in vis)
+            for v in vis
+        )
     return False
 
 
@@ -63,8 +64,11 @@ def groups(comp: Component, plan: Plan) -> list[Group]:
         r = int(comp.params.get("read_replicas", 0))
         out = [Group("primary", list(range(n)), s, comp.queue_limit, 1.0 / (n + r), 1.0 / n)]
         if r:
-            out.append(Group("read-replica", list(range(n, n + r)), s, comp.queue_limit,
-                             1.0 / (n + r), 0.0))
+            out.append(
+                Group(
+                    "read-replica", list(range(n, n + r)), s, comp.queue_limit, 1.0 / (n + r), 0.0
+                )
+            )
         return out
     return [Group("replica", list(range(n)), s, comp.queue_limit, 1.0 / n, 1.0 / n)]
 

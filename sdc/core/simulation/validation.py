@@ -33,9 +33,23 @@ MAX_DOCUMENT_BYTES = 2_000_000
 
 TOP_KEYS = {"format", "components", "edges", "traffic", "notes", "meta"}
 COMPONENT_KEYS = {
-    "id", "type", "label", "replicas", "tier", "region", "azs", "service_time_ms",
-    "service_dist", "service_cv", "concurrency", "queue_limit", "timeout_ms", "dispatch",
-    "params", "position", "meta",
+    "id",
+    "type",
+    "label",
+    "replicas",
+    "tier",
+    "region",
+    "azs",
+    "service_time_ms",
+    "service_dist",
+    "service_cv",
+    "concurrency",
+    "queue_limit",
+    "timeout_ms",
+    "dispatch",
+    "params",
+    "position",
+    "meta",
 }
 EDGE_KEYS = {"id", "source", "target", "ops", "mode", "weight", "meta", "label"}
 TRAFFIC_KEYS = set(DEFAULT_TRAFFIC)
@@ -157,12 +171,14 @@ def _traffic(ck: _Checker, t: object, path: str) -> Traffic | None:
     ck.unknown(path, t, TRAFFIC_KEYS)
     merged = {**DEFAULT_TRAFFIC, **t}
     n0 = len(ck.problems)
-    base = ck.number(f"{path}.baseline_rps", merged["baseline_rps"], 0.0, LIMITS["max_rps"],
-                     lo_open=True)
+    base = ck.number(
+        f"{path}.baseline_rps", merged["baseline_rps"], 0.0, LIMITS["max_rps"], lo_open=True
+    )
     peak = ck.number(f"{path}.peak_multiplier", merged["peak_multiplier"], 1.0, 50.0)
     rr = ck.number(f"{path}.read_ratio", merged["read_ratio"], 0.0, 1.0)
-    pay = ck.number(f"{path}.payload_kb", merged["payload_kb"], 0.0, LIMITS["max_payload_kb"],
-                    lo_open=True)
+    pay = ck.number(
+        f"{path}.payload_kb", merged["payload_kb"], 0.0, LIMITS["max_payload_kb"], lo_open=True
+    )
     burst = ck.choice(f"{path}.burstiness", merged["burstiness"], BURSTINESS)
     dur = ck.number(f"{path}.duration_s", merged["duration_s"], 1.0, LIMITS["max_duration_s"])
     regions = merged["regions"]
@@ -175,7 +191,10 @@ def _traffic(ck: _Checker, t: object, path: str) -> Traffic | None:
     else:
         for name, share in regions.items():
             if name not in REGIONS:
-                ck.add(f"{rpath}.{str(name)[:40]}", f"is not a known region (one of {', '.join(REGIONS)})")
+                ck.add(
+                    f"{rpath}.{str(name)[:40]}",
+                    f"is not a known region (one of {', '.join(REGIONS)})",
+                )
                 continue
             v = ck.number(f"{rpath}.{name}", share, 0.0, 1.0)
             if v is not None:
@@ -187,8 +206,10 @@ def _traffic(ck: _Checker, t: object, path: str) -> Traffic | None:
                 side = "short" if total < 1 else "over"
                 ck.add(rpath, f"shares must sum to 1 (they sum to {total:.4g}, {diff:.4g} {side})")
     if base is not None and peak is not None and base * peak > LIMITS["max_rps"]:
-        ck.add(f"{path}.peak_multiplier",
-               f"baseline_rps x peak_multiplier must be at most {_fmt(LIMITS['max_rps'])}")
+        ck.add(
+            f"{path}.peak_multiplier",
+            f"baseline_rps x peak_multiplier must be at most {_fmt(LIMITS['max_rps'])}",
+        )
     if len(ck.problems) > n0:
         return None
     return Traffic(base, peak, rr, pay, {k: v for k, v in clean.items() if v > 0}, burst, dur)
@@ -214,10 +235,10 @@ def _component(ck: _Checker, c: object, i: int) -> Component | None:
         return None
     d = TYPE_DEFAULTS[ctype]
     g = {**d, **{k: v for k, v in c.items() if k != "params"}}
-    label = ck.string(f"{path}.label", c.get("label", cid if isinstance(cid, str) else ""),
-                      LIMITS["max_label"])
-    replicas = ck.number(f"{path}.replicas", g["replicas"], 1, LIMITS["max_replicas"],
-                         integer=True)
+    label = ck.string(
+        f"{path}.label", c.get("label", cid if isinstance(cid, str) else ""), LIMITS["max_label"]
+    )
+    replicas = ck.number(f"{path}.replicas", g["replicas"], 1, LIMITS["max_replicas"], integer=True)
     tier = ck.choice(f"{path}.tier", g["tier"], tuple(TIERS))
     region = ck.choice(f"{path}.region", g["region"], REGIONS)
     azs = g["azs"]
@@ -230,25 +251,26 @@ def _component(ck: _Checker, c: object, i: int) -> Component | None:
     else:
         for j, az in enumerate(azs):
             if not isinstance(az, str) or not AZ_RE.match(az):
-                ck.add(f"{path}.azs[{j}]", "must be a short lowercase zone name such as \"a\"")
+                ck.add(f"{path}.azs[{j}]", 'must be a short lowercase zone name such as "a"')
                 azs = None
                 break
         if azs is not None and len(set(azs)) != len(azs):
             ck.add(f"{path}.azs", "must not repeat a zone")
             azs = None
-    st = ck.number(f"{path}.service_time_ms", g["service_time_ms"], 0.0,
-                   LIMITS["max_service_time_ms"])
+    st = ck.number(
+        f"{path}.service_time_ms", g["service_time_ms"], 0.0, LIMITS["max_service_time_ms"]
+    )
     dist = ck.choice(f"{path}.service_dist", g["service_dist"], SERVICE_DISTS)
     cv = ck.number(f"{path}.service_cv", g["service_cv"], 0.0, 10.0)
-    conc = ck.number(f"{path}.concurrency", g["concurrency"], 1, LIMITS["max_concurrency"],
-                     integer=True)
+    conc = ck.number(
+        f"{path}.concurrency", g["concurrency"], 1, LIMITS["max_concurrency"], integer=True
+    )
     ql = g["queue_limit"]
     if ql is not None:
         ql = ck.number(f"{path}.queue_limit", ql, 0, LIMITS["max_queue_limit"], integer=True)
     to = g["timeout_ms"]
     if to is not None:
-        to = ck.number(f"{path}.timeout_ms", to, 0.0, LIMITS["max_service_time_ms"],
-                       lo_open=True)
+        to = ck.number(f"{path}.timeout_ms", to, 0.0, LIMITS["max_service_time_ms"], lo_open=True)
     disp = ck.choice(f"{path}.dispatch", g["dispatch"], DISPATCHES)
     params = dict(d["params"])
     raw = c.get("params", {})
@@ -263,8 +285,9 @@ def _component(ck: _Checker, c: object, i: int) -> Component | None:
                 ck.add(f"{path}.params.{str(k)[:40]}", f"is not a parameter of a {ctype}")
                 continue
             kind, lo, hi = spec[k]
-            val = ck.number(f"{path}.params.{k}", v, lo, hi, integer=(kind == "int"),
-                            lo_open=(kind == "pos"))
+            val = ck.number(
+                f"{path}.params.{k}", v, lo, hi, integer=(kind == "int"), lo_open=(kind == "pos")
+            )
             if val is not None:
                 params[k] = val
     pos = c.get("position")
@@ -272,8 +295,24 @@ def _component(ck: _Checker, c: object, i: int) -> Component | None:
         ck.add(f"{path}.position", f"must be an object with x and y (got {_kind(pos)})")
     if len(ck.problems) > n0:
         return None
-    return Component(cid, ctype, label, replicas, tier, region, tuple(azs), st, dist, cv, conc,
-                     ql, to, disp, params, i)
+    return Component(
+        cid,
+        ctype,
+        label,
+        replicas,
+        tier,
+        region,
+        tuple(azs),
+        st,
+        dist,
+        cv,
+        conc,
+        ql,
+        to,
+        disp,
+        params,
+        i,
+    )
 
 
 def _edge(ck: _Checker, e: object, i: int, ids: dict) -> Edge | None:
@@ -302,7 +341,9 @@ def _edge(ck: _Checker, e: object, i: int, ids: dict) -> Edge | None:
     w = ck.number(f"{path}.weight", e.get("weight", 1.0), 0.0, 1e6, lo_open=True)
     if len(ends) == 2:
         if ends["source"] == ends["target"]:
-            ck.add(path, f"is a self loop ({ends['source']} to itself); a component cannot call itself")
+            ck.add(
+                path, f"is a self loop ({ends['source']} to itself); a component cannot call itself"
+            )
         elif ids[ends["target"]] == "client":
             ck.add(f"{path}.target", f"is a client ({ends['target']}); clients only send requests")
     if len(ck.problems) > n0:
@@ -330,7 +371,7 @@ def _validate(doc: object) -> Validation:
     ck.unknown("", doc, TOP_KEYS)
     fmt = doc.get("format", DESIGN_FORMAT)
     if fmt != DESIGN_FORMAT:
-        ck.add("format", f"must be \"{DESIGN_FORMAT}\"")
+        ck.add("format", f'must be "{DESIGN_FORMAT}"')
     notes = doc.get("notes", "")
     if notes is not None:
         ck.string("notes", notes, LIMITS["max_notes"])
@@ -345,8 +386,10 @@ def _validate(doc: object) -> Validation:
         ck.add("components", f"must be a list (got {_kind(comps_raw)})")
         comps_raw = []
     elif len(comps_raw) > LIMITS["max_components"]:
-        ck.add("components", f"must have at most {LIMITS['max_components']} components "
-                             f"(got {len(comps_raw)})")
+        ck.add(
+            "components",
+            f"must have at most {LIMITS['max_components']} components (got {len(comps_raw)})",
+        )
         comps_raw = []
     all_ok = True
     for i, c in enumerate(comps_raw):
@@ -407,15 +450,25 @@ def load_design_text(text: str | bytes) -> tuple[object, list[Problem]]:
     """Parse JSON text of a design with a size limit; returns (doc, problems)."""
     if isinstance(text, bytes):
         if len(text) > MAX_DOCUMENT_BYTES:
-            return None, [Problem("", f"the document is too large ({len(text)} bytes; the "
-                                      f"limit is {MAX_DOCUMENT_BYTES})")]
+            return None, [
+                Problem(
+                    "",
+                    f"the document is too large ({len(text)} bytes; the "
+                    f"limit is {MAX_DOCUMENT_BYTES})",
+                )
+            ]
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             return None, [Problem("", "the document is not UTF-8 text")]
     if len(text) > MAX_DOCUMENT_BYTES:
-        return None, [Problem("", f"the document is too large ({len(text)} characters; the "
-                                  f"limit is {MAX_DOCUMENT_BYTES})")]
+        return None, [
+            Problem(
+                "",
+                f"the document is too large ({len(text)} characters; the "
+                f"limit is {MAX_DOCUMENT_BYTES})",
+            )
+        ]
     try:
         return json.loads(text), []
     except (ValueError, RecursionError) as exc:

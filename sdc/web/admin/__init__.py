@@ -18,7 +18,12 @@ def admins_only():
     if request.method == "GET":
         from sdc.services import audit
 
-        audit.record(audit.ADMIN_VIEW, "admin_page", request.endpoint, detail={"query": request.query_string.decode("utf-8", "replace")[:300]})
+        audit.record(
+            audit.ADMIN_VIEW,
+            "admin_page",
+            request.endpoint,
+            detail={"query": request.query_string.decode("utf-8", "replace")[:300]},
+        )
 
 
 from sdc.web.admin import routes  # noqa: E402,F401

@@ -35,7 +35,12 @@ def audit_log():
 def audit_export():
     f, _page, _per_page = forms.audit_filter(request.args)
     body = audit.export_csv(f)
-    audit.record(audit.ADMIN_EXPORT, "audit_logs", None, detail={"query": request.query_string.decode("utf-8", "replace")[:300]})
+    audit.record(
+        audit.ADMIN_EXPORT,
+        "audit_logs",
+        None,
+        detail={"query": request.query_string.decode("utf-8", "replace")[:300]},
+    )
     stamp = telemetry.utcnow().strftime("%Y%m%d-%H%M%S")
     return Response(
         body,
@@ -83,7 +88,10 @@ def requeue(kind: str, job_id: uuid.UUID):
     if outcome == "requeued":
         flash(f"Job {job_id} is back in the queue.", "success")
     else:
-        flash(f"Job {job_id} is pending, but the queue is unreachable; the reaper will retry.", "warning")
+        flash(
+            f"Job {job_id} is pending, but the queue is unreachable; the reaper will retry.",
+            "warning",
+        )
     return redirect(url_for("admin.jobs"), code=303)
 
 
@@ -92,7 +100,9 @@ def requeue(kind: str, job_id: uuid.UUID):
 def users():
     query = (request.args.get("q") or "").strip()[: forms.TEXT_MAX]
     page = forms.positive_int(request.args, "page", 1)
-    return render_template("admin/users.html", result=admin_service.find_users(query, page), q=query)
+    return render_template(
+        "admin/users.html", result=admin_service.find_users(query, page), q=query
+    )
 
 
 @bp.post("/users/<uuid:user_id>")

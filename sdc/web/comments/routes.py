@@ -88,8 +88,12 @@ def create(project_id: uuid.UUID, version_id: uuid.UUID):
         parent_id = uuid.uuid4()  # no such comment: refused below like any unknown id
     try:
         comment_service.add_comment(
-            current_user, project_id, version_id, request.values.get("body", ""),
-            component_id=_filter(), parent_id=parent_id,
+            current_user,
+            project_id,
+            version_id,
+            request.values.get("body", ""),
+            component_id=_filter(),
+            parent_id=parent_id,
         )
     except InvalidComment as exc:
         return _panel(project_id, version_id, 422, {exc.field or "body": exc.message})

@@ -53,4 +53,6 @@ def trend_svg(points: list[dict], svg_id: str = "score-trend") -> Markup:
         f'<text class="trend-tick" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" text-anchor="end">newest</text>'
     )
     out.append("</svg>")
-    return Markup("".join(out))  # reviewed: point labels pass through escape(); the rest are numbers and constants # nosec B704
+    return Markup(
+        "".join(out)
+    )  # reviewed: point labels pass through escape(); the rest are numbers and constants # nosec B704

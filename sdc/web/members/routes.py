@@ -166,8 +166,13 @@ def shared():
     if json_client():
         return jsonify(
             projects=[
-                {"id": str(s["project"].id), "title": s["project"].title, "role": s["role"],
-                 "owner": s["owner_email"], "last_activity": s["last_activity"].isoformat()}
+                {
+                    "id": str(s["project"].id),
+                    "title": s["project"].title,
+                    "role": s["role"],
+                    "owner": s["owner_email"],
+                    "last_activity": s["last_activity"].isoformat(),
+                }
                 for s in projects
             ],
             invites=[{"project": i.project.title, "role": i.role} for i in invites],

@@ -79,7 +79,9 @@ def show(project_id: uuid.UUID):
         # one query each for every version's latest run and grade (no N+1)
         latest_runs=run_service.latest_runs(version_ids),
         latest_grades=latest_grades,
-        score_trend=trend_svg(score_points(project.versions, latest_grades), svg_id="project-score-trend"),
+        score_trend=trend_svg(
+            score_points(project.versions, latest_grades), svg_id="project-score-trend"
+        ),
     )
     if is_partial():
         return render_template("projects/_lineage.html", **context)
@@ -91,7 +93,5 @@ def show(project_id: uuid.UUID):
 def new_version(project_id: uuid.UUID, version_id: uuid.UUID):
     version = project_service.new_version_from(current_user, project_id, version_id)
     if json_client():
-        return jsonify(
-            id=str(version.id), number=version.number, url=workspace_url(version)
-        ), 201
+        return jsonify(id=str(version.id), number=version.number, url=workspace_url(version)), 201
     return redirect_to(workspace_url(version))

@@ -101,7 +101,9 @@ def _json_body() -> dict:
 
 def _chosen_options() -> dict:
     """The engine and seed as the user typed them, to re-render the form without losing them."""
-    return {k: request.form.get(k, "").strip()[:32] for k in ("engine", "seed") if request.form.get(k)}
+    return {
+        k: request.form.get(k, "").strip()[:32] for k in ("engine", "seed") if request.form.get(k)
+    }
 
 
 def _same_site(url: str | None) -> bool:

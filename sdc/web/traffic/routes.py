@@ -133,17 +133,17 @@ def _full_page(project_id, version_id, errors=None, conflict=None, submitted=Non
 def _invalid(project_id, version_id, errors: dict, message: str, problems=None):
     if editing.json_client():
         field = next(iter(errors), None)
-        return editing.invalid_json(InvalidEdit(message, field, problems or [
-            {"path": k, "message": v} for k, v in errors.items()
-        ]))
+        return editing.invalid_json(
+            InvalidEdit(
+                message, field, problems or [{"path": k, "message": v} for k, v in errors.items()]
+            )
+        )
     if editing.is_partial():
         ctx = context(_load(project_id, version_id), errors, request.values)
         html = render_template("workspace/_save_status.html", error=message, **ctx)
         html += render_template("traffic/_traffic_errors.html", oob=True, **ctx)
         return editing.retarget(make_response(html, 422), "#save-status")
-    return make_response(
-        _full_page(project_id, version_id, errors, submitted=request.values), 422
-    )
+    return make_response(_full_page(project_id, version_id, errors, submitted=request.values), 422)
 
 
 def _may_edit(project_id, version_id):
@@ -178,8 +178,9 @@ def _apply(project_id, version_id, traffic_fn):
             field = f"region-{field}"
         elif field == "read_ratio":
             field = "read_percent"
-        return None, _invalid(project_id, version_id, {field or "regions": exc.message},
-                              exc.message, exc.problems)
+        return None, _invalid(
+            project_id, version_id, {field or "regions": exc.message}, exc.message, exc.problems
+        )
     return version, None
 
 
@@ -222,7 +223,8 @@ def apply_preset(project_id: uuid.UUID, version_id: uuid.UUID):
     _may_edit(project_id, version_id)
     if name not in traffic_profile.PRESETS:
         return _invalid(
-            project_id, version_id,
+            project_id,
+            version_id,
             {"preset": f"Choose one of the presets: {', '.join(traffic_profile.PRESETS)}."},
             "Unknown preset.",
         )

@@ -79,7 +79,12 @@ def component_changes(values, ctype: str) -> dict:
             changes["queue_limit"] = None  # null in the document: an unbounded queue
         else:
             changes["queue_limit"] = f.number(
-                values, "queue_limit", "Queue limit", 0, 10_000_000, integer=True,
+                values,
+                "queue_limit",
+                "Queue limit",
+                0,
+                10_000_000,
+                integer=True,
                 blank=USE_DEFAULT,
             )
     if "timeout_ms" in values:
@@ -100,7 +105,13 @@ def component_changes(values, ctype: str) -> dict:
     for name, label, kind, lo, hi in PARAM_FIELDS.get(ctype, []):
         if name in values:
             params[name] = f.number(
-                values, name, label, lo, hi, integer=(kind == "int"), blank=None,
+                values,
+                name,
+                label,
+                lo,
+                hi,
+                integer=(kind == "int"),
+                blank=None,
                 lo_open=(kind == "pos"),
             )
     if params:

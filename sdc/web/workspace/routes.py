@@ -203,9 +203,7 @@ def _saved(version, kind: str, selected=None):
         return jsonify(version_service.describe(version))
     if not editing.is_partial():
         anchor = "#component-inspector" if selected else ""
-        return editing.redirect_to(
-            page_url(version.project_id, version.id, selected) + anchor
-        )
+        return editing.redirect_to(page_url(version.project_id, version.id, selected) + anchor)
     ctx = context(version, selected)
     if kind == "workspace":
         html = render_template("workspace/_workspace.html", **ctx) + render_template(
@@ -234,8 +232,13 @@ def add_component(project_id: uuid.UUID, version_id: uuid.UUID):
         return design
 
     return _edit(
-        project_id, version_id, "workspace", f"add {spec['ctype']}", edit,
-        selected=_NewId(created), error_field="palette",
+        project_id,
+        version_id,
+        "workspace",
+        f"add {spec['ctype']}",
+        edit,
+        selected=_NewId(created),
+        error_field="palette",
     )
 
 
@@ -261,15 +264,22 @@ def update_component(project_id: uuid.UUID, version_id: uuid.UUID, cid: str):
     if comp is None:
         return _invalid(
             InvalidEdit(f"There is no component with id {cid[:64]!r} in this design.", "component"),
-            project_id, version_id, "save", None,
+            project_id,
+            version_id,
+            "save",
+            None,
         )
     try:
         changes = forms.component_changes(request.values, comp["type"])
     except InvalidEdit as exc:
         return _invalid(exc, project_id, version_id, "save", cid, "inspector")
     return _edit(
-        project_id, version_id, "save", f"edit {cid}",
-        lambda d: design_ops.update_component(d, cid, changes), selected=cid,
+        project_id,
+        version_id,
+        "save",
+        f"edit {cid}",
+        lambda d: design_ops.update_component(d, cid, changes),
+        selected=cid,
         error_field="inspector",
     )
 
@@ -282,8 +292,12 @@ def move_component(project_id: uuid.UUID, version_id: uuid.UUID, cid: str):
     except InvalidEdit as exc:
         return _invalid(exc, project_id, version_id, "save", cid)
     return _edit(
-        project_id, version_id, "save", f"move {cid}",
-        lambda d: design_ops.move_component(d, cid, x, y), selected=cid,
+        project_id,
+        version_id,
+        "save",
+        f"move {cid}",
+        lambda d: design_ops.move_component(d, cid, x, y),
+        selected=cid,
     )
 
 
@@ -291,7 +305,10 @@ def move_component(project_id: uuid.UUID, version_id: uuid.UUID, cid: str):
 @login_required
 def remove_component(project_id: uuid.UUID, version_id: uuid.UUID, cid: str):
     return _edit(
-        project_id, version_id, "workspace", f"remove {cid}",
+        project_id,
+        version_id,
+        "workspace",
+        f"remove {cid}",
         lambda d: design_ops.remove_component(d, cid),
     )
 
@@ -304,8 +321,12 @@ def add_edge(project_id: uuid.UUID, version_id: uuid.UUID):
     except InvalidEdit as exc:
         return _invalid(exc, project_id, version_id, "workspace", None, "connect")
     return _edit(
-        project_id, version_id, "workspace", f"connect {spec['source']} to {spec['target']}",
-        lambda d: design_ops.add_edge(d, **spec)[0], error_field="connect",
+        project_id,
+        version_id,
+        "workspace",
+        f"connect {spec['source']} to {spec['target']}",
+        lambda d: design_ops.add_edge(d, **spec)[0],
+        error_field="connect",
     )
 
 
@@ -313,7 +334,10 @@ def add_edge(project_id: uuid.UUID, version_id: uuid.UUID):
 @login_required
 def remove_edge(project_id: uuid.UUID, version_id: uuid.UUID, eid: str):
     return _edit(
-        project_id, version_id, "workspace", f"remove connection {eid}",
+        project_id,
+        version_id,
+        "workspace",
+        f"remove connection {eid}",
         lambda d: design_ops.remove_edge(d, eid),
     )
 
@@ -367,9 +391,11 @@ def update_notes(project_id: uuid.UUID, version_id: uuid.UUID):
     if not editing.is_partial():
         return editing.redirect_to(page_url(project_id, version_id) + "#notes")
     ctx = context(version)
-    html = render_template("workspace/_save_status.html", **ctx) + render_template(
-        "workspace/_notes_preview.html", oob=True, **ctx
-    ) + render_template("workspace/_conflict.html", oob=True, cleared=True)
+    html = (
+        render_template("workspace/_save_status.html", **ctx)
+        + render_template("workspace/_notes_preview.html", oob=True, **ctx)
+        + render_template("workspace/_conflict.html", oob=True, cleared=True)
+    )
     return editing.saved(html, version.revision)
 
 

@@ -11,8 +11,13 @@ from sdc.core.grading import grade
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "docs" / "examples" / "grading"
-SCENARIOS = ("url-shortener", "twitter-feed", "realtime-chat", "video-upload-processing",
-             "ride-matching")
+SCENARIOS = (
+    "url-shortener",
+    "twitter-feed",
+    "realtime-chat",
+    "video-upload-processing",
+    "ride-matching",
+)
 LEVELS = ("strong", "middling", "weak")
 
 
@@ -34,15 +39,26 @@ def category(report: dict, key: str) -> float:
     return next(c["score"] for c in report["categories"] if c["key"] == key)
 
 
-TRAFFIC = {"baseline_rps": 200, "peak_multiplier": 1, "read_ratio": 0.8, "payload_kb": 1,
-           "regions": {"us-east": 1.0}, "burstiness": "steady", "duration_s": 60}
+TRAFFIC = {
+    "baseline_rps": 200,
+    "peak_multiplier": 1,
+    "read_ratio": 0.8,
+    "payload_kb": 1,
+    "regions": {"us-east": 1.0},
+    "burstiness": "steady",
+    "duration_s": 60,
+}
 SLOS = {"p95_ms": 200, "p99_ms": 400, "availability": 0.999, "max_error_rate": 0.01}
 
 
 def scenario(requirements: list, traffic: dict | None = None) -> dict:
     """A small in-memory scenario: light steady traffic, loose SLOs."""
-    return {"slug": "test", "traffic": dict(traffic or TRAFFIC), "slos": dict(SLOS),
-            "requirements": requirements}
+    return {
+        "slug": "test",
+        "traffic": dict(traffic or TRAFFIC),
+        "slos": dict(SLOS),
+        "requirements": requirements,
+    }
 
 
 def req(rid: str, ctype: str, **params) -> dict:
@@ -58,8 +74,11 @@ def edge(s: str, t: str, **kw) -> dict:
 
 
 def design(components: list, edges: list, notes: str | None = None) -> dict:
-    d = {"format": "sdc-design/1", "components": copy.deepcopy(components),
-         "edges": copy.deepcopy(edges)}
+    d = {
+        "format": "sdc-design/1",
+        "components": copy.deepcopy(components),
+        "edges": copy.deepcopy(edges),
+    }
     if notes is not None:
         d["notes"] = notes
     return d
@@ -68,9 +87,15 @@ def design(components: list, edges: list, notes: str | None = None) -> dict:
 def basic(replicas: int = 2, azs=("a", "b")) -> dict:
     """users -> lb -> api -> db, every hop with `replicas` over `azs`."""
     kw = {"replicas": replicas, "azs": list(azs)}
-    return design([comp("users", "client"), comp("lb", "load-balancer", **kw),
-                   comp("api", "service", **kw), comp("db", "database", **kw)],
-                  [edge("users", "lb"), edge("lb", "api"), edge("api", "db")])
+    return design(
+        [
+            comp("users", "client"),
+            comp("lb", "load-balancer", **kw),
+            comp("api", "service", **kw),
+            comp("db", "database", **kw),
+        ],
+        [edge("users", "lb"), edge("lb", "api"), edge("api", "db")],
+    )
 
 
 def requirement(report: dict, rid: str) -> dict:

@@ -27,20 +27,40 @@ def test_layered_caches_combine_and_types_are_respected():
     doc["edges"] = [edge("users", "cdn"), edge("cdn", "lb")] + doc["edges"][1:]
     doc["components"].append(comp("cache", "cache", params={"hit_ratio": 0.6}))
     doc["edges"].append(edge("api", "cache", ops="read"))
-    r = _one(doc, req("both", "read-cache", min_hit_ratio=0.8),  # 0.5 + 0.5 * 0.6 = 0.8
-             req("cdn-only", "read-cache", min_hit_ratio=0.8, component_types=["cdn"]))
+    r = _one(
+        doc,
+        req("both", "read-cache", min_hit_ratio=0.8),  # 0.5 + 0.5 * 0.6 = 0.8
+        req("cdn-only", "read-cache", min_hit_ratio=0.8, component_types=["cdn"]),
+    )
     assert requirement(r, "both")["passed"]
     assert not requirement(r, "cdn-only")["passed"]
 
 
 def test_writes_reach_a_database_through_a_queue_and_async_write():
-    doc = design([comp("users", "client"), comp("api", "service"), comp("q", "queue"),
-                  comp("w", "worker"), comp("db", "database"), comp("blobs", "object-store")],
-                 [edge("users", "api"), edge("api", "q", ops="write"), edge("q", "w"),
-                  edge("w", "db"), edge("api", "db", ops="read")])
-    r = _one(doc, req("durable", "write-reaches", component_type="database"),
-             req("blob", "write-reaches", component_type="object-store"),
-             req("async", "async-write"), req("reads", "read-reaches", component_type="database"))
+    doc = design(
+        [
+            comp("users", "client"),
+            comp("api", "service"),
+            comp("q", "queue"),
+            comp("w", "worker"),
+            comp("db", "database"),
+            comp("blobs", "object-store"),
+        ],
+        [
+            edge("users", "api"),
+            edge("api", "q", ops="write"),
+            edge("q", "w"),
+            edge("w", "db"),
+            edge("api", "db", ops="read"),
+        ],
+    )
+    r = _one(
+        doc,
+        req("durable", "write-reaches", component_type="database"),
+        req("blob", "write-reaches", component_type="object-store"),
+        req("async", "async-write"),
+        req("reads", "read-reaches", component_type="database"),
+    )
     assert requirement(r, "durable")["passed"]
     assert not requirement(r, "blob")["passed"]  # an unwired object store does not count
     assert requirement(r, "async")["passed"]
@@ -48,10 +68,16 @@ def test_writes_reach_a_database_through_a_queue_and_async_write():
 
 
 def test_entry_router_multi_az_no_spof_and_read_replicas():
-    direct = design([comp("users", "client"), comp("api", "service"), comp("db", "database")],
-                    [edge("users", "api"), edge("api", "db")])
-    checks = (req("entry", "entry-router"), req("maz", "multi-az"), req("spof", "no-spof"),
-              req("rr", "read-replicas", min=1))
+    direct = design(
+        [comp("users", "client"), comp("api", "service"), comp("db", "database")],
+        [edge("users", "api"), edge("api", "db")],
+    )
+    checks = (
+        req("entry", "entry-router"),
+        req("maz", "multi-az"),
+        req("spof", "no-spof"),
+        req("rr", "read-replicas", min=1),
+    )
     r = _one(direct, *checks)
     assert not any(requirement(r, x)["passed"] for x in ("entry", "maz", "spof", "rr"))
     good = basic()
@@ -61,8 +87,12 @@ def test_entry_router_multi_az_no_spof_and_read_replicas():
 
 
 def test_survives_az_down_latency_and_surge():
-    checks = (req("az", "survives-az-down"), req("p95", "latency-slo", percentile="p95"),
-              req("surge", "surge", multiplier=2), req("surge3", "surge", multiplier=3))
+    checks = (
+        req("az", "survives-az-down"),
+        req("p95", "latency-slo", percentile="p95"),
+        req("surge", "surge", multiplier=2),
+        req("surge3", "surge", multiplier=3),
+    )
     one_az = basic(replicas=2, azs=("a",))
     r = _one(one_az, *checks)
     assert not requirement(r, "az")["passed"]
@@ -89,10 +119,15 @@ def test_notes_checks():
 # Trade-offs
 - We chose Postgres over Cassandra because the write rate is low, at the cost of sharding later.
 """
-    checks = (req("est", "notes-estimate", quantity="peak_rps"),
-              req("sec", "notes-sections", sections=["requirements", "estimates", "api"]),
-              req("all", "notes-sections", sections=["requirements", "estimates", "api",
-                                                     "data model", "trade-offs"]))
+    checks = (
+        req("est", "notes-estimate", quantity="peak_rps"),
+        req("sec", "notes-sections", sections=["requirements", "estimates", "api"]),
+        req(
+            "all",
+            "notes-sections",
+            sections=["requirements", "estimates", "api", "data model", "trade-offs"],
+        ),
+    )
     r = _one(design(basic()["components"], basic()["edges"], notes), *checks)
     assert requirement(r, "est")["passed"]  # 300 vs 200: within a factor of 2
     assert requirement(r, "sec")["passed"]

@@ -24,8 +24,14 @@ def test_summary_and_json():
     r = _run(DESIGN, "--scenario", "url-shortener", "--json", "--seed", "0")
     assert r.exit_code == 0
     report = json.loads(r.output)
-    assert {"overall_score", "categories", "action_items", "strengths", "risks",
-            "rubric_version"} <= set(report)
+    assert {
+        "overall_score",
+        "categories",
+        "action_items",
+        "strengths",
+        "risks",
+        "rubric_version",
+    } <= set(report)
 
 
 def test_exit_2_on_bad_input(tmp_path):
@@ -38,8 +44,15 @@ def test_exit_2_on_bad_input(tmp_path):
     r = _run(str(bad), "--scenario", "url-shortener")
     assert r.exit_code == 2 and "not valid JSON" in r.output
     invalid = tmp_path / "invalid.json"
-    invalid.write_text(json.dumps({"format": "sdc-design/1", "components": [
-        {"id": "a", "type": "service", "replicas": 0}], "edges": []}))
+    invalid.write_text(
+        json.dumps(
+            {
+                "format": "sdc-design/1",
+                "components": [{"id": "a", "type": "service", "replicas": 0}],
+                "edges": [],
+            }
+        )
+    )
     r = _run(str(invalid), "--scenario", "url-shortener")
     assert r.exit_code == 2 and "replicas" in r.output
     arr = tmp_path / "arr.json"

@@ -37,9 +37,14 @@ def test_grade_does_not_mutate_the_design():
     assert doc == before
 
 
-@pytest.mark.parametrize("slug,level", [("url-shortener", "middling"),
-                                        ("video-upload-processing", "middling"),
-                                        ("twitter-feed", "weak")])
+@pytest.mark.parametrize(
+    "slug,level",
+    [
+        ("url-shortener", "middling"),
+        ("video-upload-processing", "middling"),
+        ("twitter-feed", "weak"),
+    ],
+)
 def test_fixing_a_spof_never_lowers_reliability(slug, level):
     r = graded(slug, level)
     before = category(r, "reliability-fault-tolerance")
@@ -51,16 +56,21 @@ def test_fixing_a_spof_never_lowers_reliability(slug, level):
         assert after >= before, (item["id"], before, after)
 
 
-@pytest.mark.parametrize("slug,level", [("url-shortener", "strong"),
-                                        ("ride-matching", "middling")])
+@pytest.mark.parametrize("slug,level", [("url-shortener", "strong"), ("ride-matching", "middling")])
 def test_unwired_components_never_raise_the_score(slug, level):
     doc = reference(slug, level)
     before = graded(slug, level)["overall_score"]
-    for extra in ({"id": "spare-cache", "type": "cache", "replicas": 3, "azs": ["a", "b", "c"],
-                   "params": {"hit_ratio": 0.99}},
-                  {"id": "spare-q", "type": "queue"},
-                  {"id": "spare-db", "type": "database", "replicas": 3,
-                   "params": {"read_replicas": 5}}):
+    for extra in (
+        {
+            "id": "spare-cache",
+            "type": "cache",
+            "replicas": 3,
+            "azs": ["a", "b", "c"],
+            "params": {"hit_ratio": 0.99},
+        },
+        {"id": "spare-q", "type": "queue"},
+        {"id": "spare-db", "type": "database", "replicas": 3, "params": {"read_replicas": 5}},
+    ):
         doc["components"].append(extra)
     # an edge between two unwired boxes is still off every request path
     doc["edges"].append({"id": "spare", "source": "spare-q", "target": "spare-db"})
@@ -68,8 +78,7 @@ def test_unwired_components_never_raise_the_score(slug, level):
     assert after <= before
 
 
-@pytest.mark.parametrize("slug,level", [("url-shortener", "middling"),
-                                        ("realtime-chat", "strong")])
+@pytest.mark.parametrize("slug,level", [("url-shortener", "middling"), ("realtime-chat", "strong")])
 def test_keyword_stuffing_gains_at_most_two_points(slug, level):
     doc = reference(slug, level)
     before = graded(slug, level)["overall_score"]

@@ -13,14 +13,27 @@ from sdc.core.simulation import simulate
 from .helpers import TRAFFIC, basic, comp, design, edge, reference
 
 
-@pytest.mark.parametrize("slug,level", [("twitter-feed", "middling"), ("ride-matching", "strong"),
-                                        ("url-shortener", "weak"),
-                                        ("video-upload-processing", "middling")])
+@pytest.mark.parametrize(
+    "slug,level",
+    [
+        ("twitter-feed", "middling"),
+        ("ride-matching", "strong"),
+        ("url-shortener", "weak"),
+        ("video-upload-processing", "middling"),
+    ],
+)
 def test_fast_path_matches_simulate(slug, level):
     doc, traffic = reference(slug, level), scenario_dict(slug)["traffic"]
     a, b = simulate(doc, traffic), simulate_fast(doc, traffic)
-    for k in ("p50_ms", "p95_ms", "p99_ms", "error_rate", "capacity_rps", "throughput_rps",
-              "saturated"):
+    for k in (
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "error_rate",
+        "capacity_rps",
+        "throughput_rps",
+        "saturated",
+    ):
         assert a["metrics"][k] == b["metrics"][k], k
     for x, y in zip(a["components"], b["components"], strict=True):
         for k in ("arrival_rps", "offered_utilization", "capacity_rps", "backlog_note"):
@@ -29,10 +42,15 @@ def test_fast_path_matches_simulate(slug, level):
 
 
 def test_routers_route_around_a_dead_branch():
-    doc = design([comp("users", "client"), comp("lb", "load-balancer", replicas=2,
-                                                azs=["a", "b"]),
-                  comp("api1", "service"), comp("api2", "service")],
-                 [edge("users", "lb"), edge("lb", "api1"), edge("lb", "api2")])
+    doc = design(
+        [
+            comp("users", "client"),
+            comp("lb", "load-balancer", replicas=2, azs=["a", "b"]),
+            comp("api1", "service"),
+            comp("api2", "service"),
+        ],
+        [edge("users", "lb"), edge("lb", "api1"), edge("lb", "api2")],
+    )
     runner = Runner(TRAFFIC, 0)
     paths = runner.paths(doc)
     f = {"mode": "node-down", "component_id": "api1", "replicas": 1}
@@ -52,8 +70,7 @@ def test_a_dead_hop_fails_its_requests_and_az_loss_removes_instances():
     assert dead == [] and all(c.get("replicas", 1) == 1 for c in bad["components"][1:])
     single = basic(replicas=1, azs=("a",))
     p1 = Runner(TRAFFIC, 0).paths(single)
-    bad, dead = degrade(single, p1, lost_instances(p1, {"mode": "node-down",
-                                                        "component_id": "db"}))
+    bad, dead = degrade(single, p1, lost_instances(p1, {"mode": "node-down", "component_id": "db"}))
     assert dead == ["db"] and simulate(bad, TRAFFIC)["metrics"]["error_rate"] == 1.0
 
 

@@ -12,9 +12,15 @@ from sdc.core.simulation import ENGINE_VERSION
 
 from .helpers import LEVELS, SCENARIOS, graded
 
-KEYS = ["requirements-estimation", "high-level-architecture", "data-model-access-patterns",
-        "scalability", "reliability-fault-tolerance", "bottleneck-identification",
-        "trade-off-reasoning"]
+KEYS = [
+    "requirements-estimation",
+    "high-level-architecture",
+    "data-model-access-patterns",
+    "scalability",
+    "reliability-fault-tolerance",
+    "bottleneck-identification",
+    "trade-off-reasoning",
+]
 
 
 @pytest.mark.parametrize("slug", SCENARIOS)
@@ -30,8 +36,7 @@ def test_report_shape(slug):
     assert r["rubric_version"] == RUBRIC_VERSION and r["engine_version"] == ENGINE_VERSION
     assert [c["key"] for c in r["categories"]] == KEYS
     assert sum(c["weight"] for c in r["categories"]) == 100
-    assert [(c["key"], c["weight"]) for c in r["categories"]] == [(k, w) for k, w, _ in
-                                                                  CATEGORIES]
+    assert [(c["key"], c["weight"]) for c in r["categories"]] == [(k, w) for k, w, _ in CATEGORIES]
     assert 0 <= r["overall_score"] <= 100
     expected = round(sum(c["weight"] * c["score"] / 100 for c in r["categories"]), 1)
     assert math.isclose(r["overall_score"], expected, abs_tol=0.051)
