@@ -1,0 +1,168 @@
+"""In-process cost of the hot pages, side by side with a bare Flask hello, in one run.
+
+    python -m bench.requests                     # SQLite scratch database
+    DATABASE_URL=postgresql://... python -m bench.requests
+    python -m bench.requests --profile dashboard # cProfile one page (top 40 by cumulative)
+
+The app runs with the production settings the load test uses (Talisman, Flask-Limiter with
+limits raised, CSRF, telemetry and audit on), driven through Flask's test client, so the figures
+are the server's CPU per request without gunicorn, sockets or a load generator. They are a
+quick way to see where time goes; ``make loadtest`` measures the real stack. Prints ms per
+request (median of 5 rounds) and the ratio to hello (hello ms / page ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROUNDS = 5
+
+
+def _settings(database_url: str, instance: Path):
+    from sdc.settings import load_settings
+
+    return load_settings(
+        {
+            "SDC_ENV": "production",
+            "SECRET_KEY": secrets.token_hex(32),
+            "DATABASE_URL": database_url,
+            "SDC_INSTANCE_DIR": str(instance),
+            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+            "PROXY_FIX_HOPS": "1",
+            "SESSION_COOKIE_SECURE": "0",
+            "RATELIMIT_DEFAULT": "1000000 per minute",
+            "RUNS_PER_MINUTE": "1000000",
+            "RUNS_CONCURRENT": "1000000",
+        }
+    )
+
+
+def _hello():
+    from flask import Flask
+
+    app = Flask("hello")
+
+    @app.get("/")
+    def hello():
+        return "Hello, World!"
+
+    return app
+
+
+def _time(fn, n: int) -> float:
+    """Median ms per call over ROUNDS rounds of n calls."""
+    per = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for _ in range(n):
+            fn()
+        per.append((time.perf_counter() - started) * 1000 / n)
+    return statistics.median(per)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=200, help="requests per round (default 200)")
+    parser.add_argument("--profile", help="cProfile this page instead of timing all")
+    args = parser.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="sdc-bench-"))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'sdc.db'}"
+    if database_url.startswith("postgresql"):
+        print("PostgreSQL: run against a scratch database you can drop", file=sys.stderr)
+
+    from flask_migrate import upgrade
+
+    from sdc import create_app
+    from sdc.services.load_test_data import seed_load_test
+
+    app = create_app(settings=_settings(database_url, tmp / "instance"))
+    with app.app_context():
+        upgrade()
+        from sdc.services.scenarios import seed_scenarios
+
+        seed_scenarios()
+        account = seed_load_test(1)["users"][0]
+
+    env = {"wsgi.url_scheme": "http"}
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.1"}
+    client = app.test_client()
+    client.environ_base.update(env)
+    resp = client.get("/auth/login", headers=headers)
+    import re
+
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', resp.get_data(as_text=True)).group(1)
+    resp = client.post(
+        "/auth/login",
+        data={"email": account["email"], "password": account["password"], "csrf_token": csrf},
+        headers={**headers, "Referer": "https://localhost/"},
+    )
+    assert resp.status_code == 303, resp.status_code
+    page = client.get("/dashboard", headers=headers).get_data(as_text=True)
+    csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    base = f"/projects/{account['project_id']}/versions/{account['version_id']}"
+    component = next(c for c in account["component_ids"] if c != "users")
+    state = {"revision": account["revision"], "n": 0}
+    write_headers = {
+        **headers,
+        "X-CSRFToken": csrf,
+        "HX-Request": "true",
+        "Referer": "https://localhost/",
+    }
+
+    def ok(resp):
+        assert resp.status_code == 200, (resp.status_code, resp.get_data(as_text=True)[:300])
+        return resp
+
+    def autosave():
+        import json
+
+        state["n"] += 1
+        resp = ok(
+            client.patch(
+                f"{base}/components/{component}",
+                data={"label": f"api {state['n']}", "revision": str(state["revision"])},
+                headers=write_headers,
+            )
+        )
+        state["revision"] = json.loads(resp.headers["HX-Trigger"])["sdc:revision"]["revision"]
+
+    hello = _hello().test_client()
+    pages = {
+        "hello": lambda: hello.get("/"),
+        "dashboard": lambda: ok(client.get("/dashboard", headers=headers)),
+        "workspace": lambda: ok(client.get(base, headers=headers)),
+        "autosave": autosave,
+    }
+    for fn in pages.values():  # warm up: templates compiled, caches filled
+        for _ in range(20):
+            fn()
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.n):
+            pages[args.profile]()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        return 0
+
+    results = {name: _time(fn, args.n) for name, fn in pages.items()}
+    hello_ms = results["hello"]
+    print(f"{'page':<12}{'ms/request':>12}{'hello ratio':>14}")
+    for name, ms in results.items():
+        print(f"{name:<12}{ms:>12.3f}{hello_ms / ms:>14.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
