@@ -203,6 +203,15 @@ def _assign_request_id() -> None:
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
+def _admin_only_view() -> bool:
+    from sdc.web.access import ATTRIBUTE
+
+    if request.blueprint == "admin":
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, ATTRIBUTE, None) == "admin"
+
+
 def init_request_processors(app: Flask) -> None:
     telemetry.init_app(app)
 
@@ -250,8 +259,9 @@ def init_request_processors(app: Flask) -> None:
 
     @app.before_request
     def require_admin_2fa():
-        """An admin without two-factor is sent to enrol before any admin page."""
-        if request.blueprint != "admin" or not current_app.config["SDC_SETTINGS"].admin_require_2fa:
+        """An admin without two-factor is sent to enrol before any admin-only view: the admin
+        pages and every other view declared ``@requires("admin")`` (the status banner form)."""
+        if not current_app.config["SDC_SETTINGS"].admin_require_2fa or not _admin_only_view():
             return None
         from flask_login import current_user
 

@@ -205,6 +205,13 @@ def test_admin_without_two_factor_is_sent_to_enrol(app, client):
         "/admin/audit", headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
     )
     assert api.status_code == 403
+    # Admin-only views outside /admin (the status banner form) need two-factor too.
+    page = client.get("/status").get_data(as_text=True)
+    assert 'id="incident-needs-2fa"' in page and 'id="incident-message"' not in page
+    token = csrf_token(client, "/status")
+    resp = client.post("/status/incident", data={"message": "Degraded runs", "csrf_token": token})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/settings/two-factor"
+    assert "Degraded runs" not in client.get("/status").get_data(as_text=True)
     # Non-admins still get the admin pages' 404, never a hint.
     other = app.test_client()
     with app.app_context():

@@ -168,10 +168,14 @@ def test_database_down_page_still_renders_and_says_so(tmp_path):
     assert data["checks"]["workers"]["ok"] is False and data["checks"]["jobs"]["ok"] is False
 
 
-def test_admin_sets_and_clears_the_banner(app, client, auth):
+def _admin_with_2fa(app) -> str:
     with app.app_context():
-        factories.make_user("admin@example.com", role="admin")
-    auth.login("admin@example.com")
+        return factories.enrol_2fa(factories.make_user("admin@example.com", role="admin"))
+
+
+def test_admin_sets_and_clears_the_banner(app, client, auth):
+    secret = _admin_with_2fa(app)
+    auth.login_2fa("admin@example.com", secret)
     token = csrf_token(client, "/status")
     assert b"Status banner (admins)" in client.get("/status").data
     resp = client.post(
@@ -188,19 +192,14 @@ def test_admin_sets_and_clears_the_banner(app, client, auth):
     )
     with app.app_context():
         assert db.session.query(Incident).filter_by(active=True).count() == 1
-    auth.logout()
-    anonymous = client.get("/status").get_data(as_text=True)
+    anonymous = app.test_client().get("/status").get_data(as_text=True)
     assert "Database maintenance" in anonymous and "Status banner (admins)" not in anonymous
-    auth.login("admin@example.com")
-    token = csrf_token(client, "/status")
     client.post("/status/incident/clear", data={"csrf_token": token})
     assert client.get("/status", headers=JSON).get_json()["incident"] is None
 
 
 def test_banner_form_rejects_bad_input(app, client, auth):
-    with app.app_context():
-        factories.make_user("admin@example.com", role="admin")
-    auth.login("admin@example.com")
+    auth.login_2fa("admin@example.com", _admin_with_2fa(app))
     token = csrf_token(client, "/status")
     resp = client.post(
         "/status/incident", data={"message": "  ", "severity": "warning", "csrf_token": token}

@@ -1,19 +1,23 @@
 """The public status page and the admins' incident banner form."""
 
-from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from sdc.services import ServiceError
 from sdc.services import status as status_service
+from sdc.web.access import requires
 from sdc.web.errors import wants_json
 from sdc.web.htmx import is_partial
 from sdc.web.status import bp
-
-
-def _require_admin():
-    # Not an admin (or not signed in): the form does not exist for you.
-    if not (current_user.is_authenticated and current_user.is_admin):
-        abort(404)
 
 
 def _render(snapshot: dict, errors: dict | None = None, form: dict | None = None, code: int = 200):
@@ -23,6 +27,11 @@ def _render(snapshot: dict, errors: dict | None = None, form: dict | None = None
         errors=errors or {},
         form=form or {},
         stale_after_s=status_service.STALE_AFTER_S,
+        # Admin-only views need two-factor (sdc.web.hooks.require_admin_2fa): say so up front.
+        needs_2fa=current_user.is_authenticated
+        and current_user.is_admin
+        and not current_user.has_2fa
+        and current_app.config["SDC_SETTINGS"].admin_require_2fa,
     )
     template = "status/_checks.html" if is_partial() else "status/index.html"
     resp = make_response(render_template(template, **context), code)
@@ -41,8 +50,8 @@ def show():
 
 
 @bp.post("/status/incident")
+@requires("admin")
 def set_incident():
-    _require_admin()
     message = request.form.get("message", "")
     severity = request.form.get("severity", "warning")
     try:
@@ -56,8 +65,8 @@ def set_incident():
 
 
 @bp.post("/status/incident/clear")
+@requires("admin")
 def clear_incident():
-    _require_admin()
     if status_service.clear_incident(current_user):
         flash("The status banner is cleared.", "success")
     return redirect(url_for("status.show"), code=303)
