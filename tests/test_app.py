@@ -164,7 +164,7 @@ def test_compose_file_describes_the_production_stack():
 
 def test_every_cli_command_is_registered(app):
     names = set(app.cli.list_commands(None))
-    assert {"seed", "create-admin", "create-token", "worker", "serve"} <= names
+    assert {"seed", "create-admin", "create-token", "reset-2fa", "worker", "serve"} <= names
 
 
 def test_create_token_command_prints_a_working_token(app, runner, user, client):

@@ -24,6 +24,7 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
 TOKEN_PREFIX = "sdc_"
 TOKEN_LAST_USED_PRECISION = timedelta(minutes=1)
+MAX_ACTIVE_TOKENS = 50
 # scrypt (memory-hard, Werkzeug's default KDF) with a per-password random salt.
 _KDF = "scrypt"
 # A hash to check against when the account does not exist, so unknown and known emails
@@ -275,8 +276,23 @@ def _token_digest(token: str) -> str:
 
 
 def create_api_token(user: User, name: str = "default") -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the plaintext, which is shown once and never stored."""
+    """Create a token; returns the row and the plaintext, which is shown once and never stored.
+
+    Raises ServiceError (422, field ``token_name``) past ``MAX_ACTIVE_TOKENS`` live tokens: more
+    is a leak waiting to happen (and a settings page that lists thousands).
+    """
     name = (name or "default").strip()[:80] or "default"
+    active = db.session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
+    if active >= MAX_ACTIVE_TOKENS:
+        raise ServiceError(
+            f"You already have {MAX_ACTIVE_TOKENS} active tokens: revoke one you no longer use "
+            "before creating another.",
+            field="token_name",
+        )
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id, name=name, prefix=plaintext[:10], token_hash=_token_digest(plaintext)

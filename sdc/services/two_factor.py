@@ -22,6 +22,7 @@ STEP_S = 30
 DRIFT_STEPS = 1
 ENABLED = "auth.2fa_enabled"
 DISABLED = "auth.2fa_disabled"
+RESET = "auth.2fa_reset"
 FAILED = "auth.2fa_failed"
 
 
@@ -92,3 +93,26 @@ def disable(user: User, code: str) -> None:
     user.totp_last_step = None
     audit.record(DISABLED, "user", user.id, actor=user, in_transaction=True)
     db.session.commit()
+
+
+def reset(user: User, reason: str) -> bool:
+    """Turn two-factor off without a code: the operator's recovery for a lost authenticator
+    (``sdc reset-2fa``), after checking who is asking out of band. Every session of the user
+    ends too, so whoever held one must sign in again. Returns False when it was already off.
+    """
+    if not user.has_2fa:
+        return False
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.session_version += 1
+    audit.record(
+        RESET,
+        "user",
+        user.id,
+        detail={"reason": reason[:200]},
+        actor_email="operator (CLI)",
+        in_transaction=True,
+    )
+    db.session.commit()
+    return True

@@ -218,3 +218,25 @@ def test_admin_without_two_factor_is_sent_to_enrol(app, client):
         factories.make_user()
     AuthActions(other).login()
     assert other.get("/admin/audit").status_code == 404
+
+
+def test_operator_resets_two_factor_for_a_lost_authenticator(app, client, auth, runner):
+    with app.app_context():
+        secret = factories.enrol_2fa(factories.make_user("lost@example.com"))
+    auth.login_2fa("lost@example.com", secret)
+    assert client.get("/settings").status_code == 200
+
+    assert runner.invoke(args=["reset-2fa", "lost@example.com"]).exit_code == 2  # no --reason
+    assert runner.invoke(args=["reset-2fa", "x@example.com", "--reason", "t"]).exit_code == 2
+    done = runner.invoke(args=["reset-2fa", "lost@example.com", "--reason", "ticket 42"])
+    assert done.exit_code == 0 and "Two-factor is off" in done.output, done.output
+    again = runner.invoke(args=["reset-2fa", "lost@example.com", "--reason", "ticket 42"])
+    assert again.exit_code == 0 and "nothing changed" in again.output
+
+    # The old session is over; a password alone now signs in.
+    assert client.get("/settings").status_code in (302, 303)
+    resp = auth.login("lost@example.com")
+    assert resp.status_code == 303 and "/auth/two-factor" not in resp.headers["Location"]
+    with app.app_context():
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "auth.2fa_reset"))
+        assert row.detail == {"reason": "ticket 42"} and row.actor_email == "operator (CLI)"

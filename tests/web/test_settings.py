@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib.util
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sdc.extensions import db
 from sdc.models import ApiToken, AuditLog, GradeReport, Project, SimulationRun, User, Version
+from sdc.services import accounts
 from tests import factories
 from tests.conftest import AuthActions, csrf_token
 
@@ -174,3 +175,18 @@ def test_delete_account_removes_everything_owned(app, logged_in, user):
 def test_settings_forms_need_csrf(logged_in):
     for path in ("/settings/profile", "/settings/password", "/settings/tokens", "/settings/delete"):
         assert logged_in.post(path, data={}).status_code == 400
+
+
+def test_active_tokens_are_capped_and_revoking_frees_a_slot(app, logged_in, user, monkeypatch):
+    monkeypatch.setattr(accounts, "MAX_ACTIVE_TOKENS", 3)
+    for i in range(3):
+        assert _post(logged_in, "/settings/tokens", {"name": f"t{i}"}).status_code == 201
+    resp = _post(logged_in, "/settings/tokens", {"name": "one too many"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "already have 3 active tokens" in body
+    assert 'id="token_name-error"' in body
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 3
+        token_id = db.session.scalar(select(ApiToken.id).limit(1))
+    assert _post(logged_in, f"/settings/tokens/{token_id}/revoke", {}).status_code == 303
+    assert _post(logged_in, "/settings/tokens", {"name": "now fine"}).status_code == 201

@@ -73,7 +73,10 @@ def create_token():
         return _page(
             422, errors={"token_name": "Keep the name under 80 characters."}, section="tokens"
         )
-    _row, plaintext = accounts.create_api_token(current_user, name or "default")
+    try:
+        _row, plaintext = accounts.create_api_token(current_user, name or "default")
+    except ServiceError as exc:
+        return _page(422, errors={exc.field or "token_name": exc.message}, section="tokens")
     # Shown once, in this response only (never flashed: the session cookie is not secret storage).
     return _page(201, new_token=plaintext, section="tokens")
 
