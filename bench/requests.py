@@ -27,23 +27,20 @@ from pathlib import Path
 ROUNDS = 5
 
 
-def _settings(database_url: str, instance: Path):
-    from sdc.settings import load_settings
-
-    return load_settings(
-        {
-            "SDC_ENV": "production",
-            "SECRET_KEY": secrets.token_hex(32),
-            "DATABASE_URL": database_url,
-            "SDC_INSTANCE_DIR": str(instance),
-            "REDIS_URL": os.environ.get("REDIS_URL", ""),
-            "PROXY_FIX_HOPS": "1",
-            "SESSION_COOKIE_SECURE": "0",
-            "RATELIMIT_DEFAULT": "1000000 per minute",
-            "RUNS_PER_MINUTE": "1000000",
-            "RUNS_CONCURRENT": "1000000",
-        }
-    )
+def _environment(database_url: str, instance: Path) -> dict:
+    """The load test's production settings (loadtest/stack.py), for this process."""
+    return {
+        "SDC_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": database_url,
+        "SDC_INSTANCE_DIR": str(instance),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "PROXY_FIX_HOPS": "1",
+        "SESSION_COOKIE_SECURE": "0",
+        "RATELIMIT_DEFAULT": "1000000 per minute",
+        "RUNS_PER_MINUTE": "1000000",
+        "RUNS_CONCURRENT": "1000000",
+    }
 
 
 def _hello():
@@ -80,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     if database_url.startswith("postgresql"):
         print("PostgreSQL: run against a scratch database you can drop", file=sys.stderr)
 
+    # Set before the first import of ``tasks``: its Huey reads the environment (an embedded
+    # SQLite queue under the scratch instance folder, or Redis when REDIS_URL is set).
+    os.environ.update(_environment(database_url, tmp / "instance"))
     from flask_migrate import upgrade
 
     from sdc import create_app
     from sdc.services.load_test_data import seed_load_test
+    from sdc.settings import load_settings
 
-    app = create_app(settings=_settings(database_url, tmp / "instance"))
+    app = create_app(settings=load_settings(dict(os.environ)))
     with app.app_context():
         upgrade()
         from sdc.services.scenarios import seed_scenarios
@@ -136,12 +137,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         state["revision"] = json.loads(resp.headers["HX-Trigger"])["sdc:revision"]["revision"]
 
+    def enqueue():
+        resp = client.post(
+            f"{base}/runs",
+            json={"engine": "analytic", "seed": str(state["n"])},
+            headers={
+                **headers,
+                "Authorization": f"Bearer {account['token']}",
+                "Accept": "application/json",
+            },
+        )
+        state["n"] += 1
+        assert resp.status_code == 201, (resp.status_code, resp.get_data(as_text=True)[:300])
+
     hello = _hello().test_client()
     pages = {
         "hello": lambda: hello.get("/"),
         "dashboard": lambda: ok(client.get("/dashboard", headers=headers)),
         "workspace": lambda: ok(client.get(base, headers=headers)),
         "autosave": autosave,
+        "enqueue": enqueue,
     }
     for fn in pages.values():  # warm up: templates compiled, caches filled
         for _ in range(20):
