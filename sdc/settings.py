@@ -73,6 +73,8 @@ class Settings:
     session_absolute_hours: int
     admin_require_2fa: bool
     ratelimit_default: str
+    ratelimit_runs: str
+    ratelimit_grades: str
     ratelimit_enabled: bool
     proxy_fix_hops: int
     cors_allowed_origins: tuple[str, ...]
@@ -209,6 +211,8 @@ def load_settings(environ: dict | None = None, **overrides) -> Settings:
         session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 168),
         admin_require_2fa=_bool(env.get("ADMIN_REQUIRE_2FA"), True),
         ratelimit_default=env.get("RATELIMIT_DEFAULT") or "600 per minute",
+        ratelimit_runs=env.get("RATELIMIT_RUNS") or "30 per minute",
+        ratelimit_grades=env.get("RATELIMIT_GRADES") or "20 per minute",
         ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0),
         cors_allowed_origins=origins,

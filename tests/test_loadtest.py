@@ -56,7 +56,8 @@ def fake_results() -> dict:
             "mixed": {"endpoints": {}, "failures": 2},
         },
         "ops": {"on_rps": 95.0, "off_rps": 100.0, "cost": 0.05},
-        "jobs": {"e2e": {"mixed": {"median_s": 1.0}}},
+        # 200 requests answered in the enqueue phase, but only 120 runs created in 1 s.
+        "jobs": {"e2e": {"mixed": {"median_s": 1.0}}, "enqueue_runs_per_s": 120.0},
     }
 
 
@@ -68,6 +69,9 @@ def test_report_evaluates_every_budget_and_writes_both_files(tmp_path):
     assert by_key["workspace.max_p99_ms"]["ok"] is False  # 80 > 50
     assert by_key["autosave.min_hello_ratio"]["measured"] == pytest.approx(0.18)
     assert by_key["mixed.max_failures"]["ok"] is False
+    # Accepted runs are the runs created, not the requests answered (350/s of them).
+    assert by_key["enqueue.min_runs_per_s"]["measured"] == pytest.approx(120.0)
+    assert by_key["enqueue.min_runs_per_s"]["ok"] is False
     assert by_key["fault.max_lost_jobs"]["ok"] is None  # not run in this mode
     results = dict(fake_results(), budgets=checks)
     report.write(results, tmp_path / "r.json", tmp_path / "r.md")

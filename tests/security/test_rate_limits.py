@@ -32,6 +32,26 @@ STRICT = {
 }
 
 
+def test_run_and_grade_limits_come_from_settings(migrated, tmp_path):
+    from sdc import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(
+        settings=make_settings(
+            migrated, tmp_path, ratelimit_runs="5 per second", ratelimit_grades="7 per hour"
+        )
+    )
+    manager = limiter.limit_manager
+    with app.app_context():
+        found = {
+            str(lim.limit)
+            for k in manager._decorated_limits
+            if k.startswith(("sdc.web.runs.", "sdc.web.grades."))
+            for lim in manager.decorated_limits(k)
+        }
+    assert {"5 per 1 second", "7 per 1 hour"} <= found, found
+
+
 def test_sensitive_views_have_stricter_limits(app):
     manager = limiter.limit_manager
     for endpoint, expected in STRICT.items():
@@ -40,7 +60,8 @@ def test_sensitive_views_have_stricter_limits(app):
             view = view.__wrapped__
         prefix = f"{view.__module__}.{view.__name__}"
         keys = [k for k in manager._decorated_limits if k == prefix or k.startswith(prefix + ".")]
-        limits = [lim for k in keys for lim in manager.decorated_limits(k)]
+        with app.app_context():  # run and grade limits are read from settings
+            limits = [lim for k in keys for lim in manager.decorated_limits(k)]
         assert limits, f"{endpoint} has no @limiter.limit"
         assert expected in {str(lim.limit) for lim in limits}, (endpoint, limits)
 

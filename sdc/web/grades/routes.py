@@ -13,6 +13,7 @@ from sdc.services import RateLimited, grades
 from sdc.web.errors import error_response, wants_json
 from sdc.web.grades import bp
 from sdc.web.htmx import is_partial, redirect_to
+from sdc.web.limits import grade_limit
 
 ACTION_ID_MAX = 120
 
@@ -33,7 +34,7 @@ def _refused(exc, back: str):
 
 @bp.post("/projects/<uuid:project_id>/versions/<uuid:version_id>/grades")
 @login_required
-@limiter.limit("20 per minute")
+@limiter.limit(grade_limit)
 def create(project_id: uuid.UUID, version_id: uuid.UUID):
     back = url_for("workspace.show", project_id=project_id, version_id=version_id)
     try:
@@ -66,7 +67,7 @@ def status(grade_id: uuid.UUID):
 
 @bp.post("/grades/<uuid:grade_id>/regrade")
 @login_required
-@limiter.limit("20 per minute")
+@limiter.limit(grade_limit)
 def regrade(grade_id: uuid.UUID):
     old = grades.get_grade_for(current_user, grade_id)
     try:

@@ -29,6 +29,7 @@ from sdc.services import runs as run_service
 from sdc.services.runs import RunRefused
 from sdc.web.editing import json_client
 from sdc.web.htmx import is_partial, redirect_to
+from sdc.web.limits import run_limit
 from sdc.web.runs import bp, forms, present
 
 # Where a status widget lives decides what it does when the run is done: the Run control
@@ -57,7 +58,7 @@ def _refusal_json(exc):
 
 @bp.post("/projects/<uuid:project_id>/versions/<uuid:version_id>/runs")
 @login_required
-@limiter.limit("30 per minute")
+@limiter.limit(run_limit)
 def create(project_id: uuid.UUID, version_id: uuid.UUID):
     from sdc.services.versions import version_by_id_for
 
@@ -177,7 +178,7 @@ def show(run_id: uuid.UUID):
 
 @bp.post("/runs/<uuid:run_id>/rerun")
 @login_required
-@limiter.limit("30 per minute")
+@limiter.limit(run_limit)
 def rerun(run_id: uuid.UUID):
     """Run the same version again with the same engine, seed (and failures, for a failure run)."""
     run = run_service.get_run_for(current_user, run_id)
@@ -282,7 +283,7 @@ def failures(run_id: uuid.UUID):
 
 @bp.post("/runs/<uuid:run_id>/failures")
 @login_required
-@limiter.limit("30 per minute")
+@limiter.limit(run_limit)
 def inject(run_id: uuid.UUID):
     baseline, _ = _baseline_for(run_id)
     # Policy before validation: a viewer gets 403 whatever the form holds.
