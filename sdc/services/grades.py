@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from sdc.core.grading import RUBRIC_VERSION, FixError, apply_fix, grade
 from sdc.core.simulation import InvalidDesign, validate_design
 from sdc.extensions import db
-from sdc.models import GradeReport, Project, User, Version
+from sdc.models import GradeReport, Project, User, Version, utcnow
 from sdc.services import NotFound, ServiceError, ai_feedback, jobs, policy
 from sdc.services.projects import new_version_from, visible_to
 from sdc.services.versions import version_by_id_for
@@ -84,22 +84,20 @@ def start_grade(user: User, version_id: uuid.UUID) -> tuple[GradeReport, bool]:
         return in_flight, False
     jobs.check_limits(GradeReport, user.id, "grades")
     grade_id = uuid.uuid4()
-    db.session.add(
-        GradeReport(
-            id=grade_id,
-            version_id=version.id,
-            user_id=user.id,
-            status="pending",
-            rubric_version=RUBRIC_VERSION,
-            input_snapshot=snapshot,
-            input_hash=input_hash,
-        )
+    report = GradeReport(
+        id=grade_id,
+        version_id=version.id,
+        user_id=user.id,
+        status="pending",
+        rubric_version=RUBRIC_VERSION,
+        input_snapshot=snapshot,
+        input_hash=input_hash,
+        enqueued_at=utcnow(),
     )
+    db.session.add(report)
     db.session.commit()
-    jobs.enqueue(GradeReport, grade_id, _send)
-    report = db.session.get(GradeReport, grade_id)
-    db.session.refresh(report)
-    return report, True
+    jobs.enqueue(GradeReport, grade_id, _send, stamped=True)
+    return report, True  # expired by the commits: attributes reload (with the job's progress)
 
 
 def execute_grade(grade_id: uuid.UUID) -> str:

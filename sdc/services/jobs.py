@@ -68,8 +68,13 @@ def check_limits(model, user_id, noun: str) -> None:
         )
 
 
-def enqueue(model, job_id, send: Callable[[str], object]) -> bool:
+def enqueue(model, job_id, send: Callable[[str], object], *, stamped: bool = False) -> bool:
     """Send ``job_id`` to the queue and stamp ``enqueued_at``; False when the queue is down.
+
+    ``stamped``: the caller inserted the row with ``enqueued_at`` already set (a new job), which
+    saves a write on the hot path; if the send fails the stamp is cleared, so the row reads
+    "never reached the queue" either way. (Should the process die between the insert and the
+    send, the reaper still finds the job: pending in the queue for longer than RUN_TIMEOUT_S.)
 
     Call with no transaction open on the session (SQLite holds its write lock for the whole
     transaction, and in immediate mode the job runs inside ``send``).
@@ -84,16 +89,24 @@ def enqueue(model, job_id, send: Callable[[str], object]) -> bool:
             exc,
         )
         db.session.rollback()
+        if stamped:
+            db.session.execute(
+                update(model)
+                .where(model.id == job_id, model.status == "pending")
+                .values(enqueued_at=None)
+            )
+            db.session.commit()
         telemetry.record_job(
             "queue_down", telemetry.job_type_of(model), job_id, error=error_text(exc)
         )
         return False
-    db.session.execute(
-        update(model)
-        .where(model.id == job_id, model.enqueued_at.is_(None))
-        .values(enqueued_at=utcnow())
-    )
-    db.session.commit()
+    if not stamped:
+        db.session.execute(
+            update(model)
+            .where(model.id == job_id, model.enqueued_at.is_(None))
+            .values(enqueued_at=utcnow())
+        )
+        db.session.commit()
     telemetry.record_job("enqueued", telemetry.job_type_of(model), job_id)
     return True
 

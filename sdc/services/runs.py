@@ -21,7 +21,7 @@ from sdc.core.simulation import (
     validate_failure,
 )
 from sdc.extensions import db
-from sdc.models import Project, SimulationRun, User, Version
+from sdc.models import Project, SimulationRun, User, Version, utcnow
 from sdc.services import NotFound, ServiceError, jobs, policy
 from sdc.services.projects import visible_to
 from sdc.services.versions import version_by_id_for
@@ -131,26 +131,24 @@ def start_run(
     jobs.check_limits(SimulationRun, user.id, "simulations")
 
     run_id = uuid.uuid4()
-    db.session.add(
-        SimulationRun(
-            id=run_id,
-            version_id=version.id,
-            user_id=user.id,
-            baseline_run_id=baseline.id if baseline else None,
-            status="pending",
-            engine=engine,
-            engine_version=ENGINE_VERSION,
-            seed=seed,
-            input_snapshot=snapshot,
-            input_hash=input_hash,
-            failures=failures,
-        )
+    run = SimulationRun(
+        id=run_id,
+        version_id=version.id,
+        user_id=user.id,
+        baseline_run_id=baseline.id if baseline else None,
+        status="pending",
+        engine=engine,
+        engine_version=ENGINE_VERSION,
+        seed=seed,
+        input_snapshot=snapshot,
+        input_hash=input_hash,
+        failures=failures,
+        enqueued_at=utcnow(),
     )
+    db.session.add(run)
     db.session.commit()
-    jobs.enqueue(SimulationRun, run_id, _send)
-    run = db.session.get(SimulationRun, run_id)
-    db.session.refresh(run)
-    return run, True
+    jobs.enqueue(SimulationRun, run_id, _send, stamped=True)
+    return run, True  # expired by the commits: attributes reload (with the job's progress)
 
 
 def execute_run(run_id: uuid.UUID) -> str:
