@@ -435,10 +435,10 @@ def execute(stack: Stack, args, mode: str) -> int:
     for phase in results["phases"].values():
         phase.pop("history", None)
     if not args.no_write:
-        report.write(
-            results, args.out_dir / "load-test-results.json", args.out_dir / "load-test-results.md"
-        )
-        print(f"wrote {args.out_dir / 'load-test-results.md'} and .json")
+        # One pair of files per mode, so a soak or fault run keeps the standard run's figures.
+        stem = "load-test-results" if mode == "standard" else f"load-test-results-{mode}"
+        report.write(results, args.out_dir / f"{stem}.json", args.out_dir / f"{stem}.md")
+        print(f"wrote {args.out_dir / stem}.md and .json")
     print("budgets:")
     report.print_budgets(results["budgets"])
     missed = report.failed(results["budgets"])
