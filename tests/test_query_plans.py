@@ -1,0 +1,388 @@
+"""Indexes for every query the main pages and the Grafana panels run, and no N+1 queries.
+
+On PostgreSQL, every distinct statement the pages run (captured with a ``before_cursor_execute``
+listener while a signed-in client GETs them) and every Grafana panel query is EXPLAINed with
+``enable_seqscan = off``: the planner then picks a Seq Scan only when no index can serve the
+query, so a Seq Scan left in a plan is a missing index. ``pytest -s`` prints which index each
+statement uses.
+
+On both backends, the dashboard and the project page run the same number of statements with
+one project (or version) as with eight, each with runs and grades (no N+1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from sdc.extensions import db
+from sdc.models import AuditLog, JobTelemetry, RequestTelemetry, User, utcnow
+from sdc.services import audit, comments, grades, members, runs
+from tests import factories
+from tests.conftest import AuthActions, requires_postgres
+from tests.test_grafana import expand_macros, panel_queries
+from tests.web._compare_helpers import make_pair
+
+# Tables a sequential scan is right for, whatever the load.
+SEQ_SCAN_ALLOWED = {
+    "scenarios": "the fixed catalog (about ten rows, seeded from sdc/scenarios), read whole",
+    "alembic_version": "one row, read by migrations only",
+}
+
+EXPLAINABLE = ("SELECT", "WITH", "UPDATE", "DELETE")
+INDEX_NODES = ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
+
+
+# ---- capture --------------------------------------------------------------------------------
+
+
+@contextmanager
+def captured_sql(engine) -> Iterator[list[tuple[str, object]]]:
+    """Every (statement, parameters) this thread sends through ``engine`` inside the block
+    (the telemetry flusher writes from its own thread and is left out)."""
+    statements: list[tuple[str, object]] = []
+    thread = threading.get_ident()
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if threading.get_ident() == thread:
+            if executemany and parameters:
+                parameters = parameters[0]
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def _get(client, url: str, **kw) -> None:
+    resp = client.get(url, **kw)
+    assert resp.status_code == 200, f"{url}: {resp.status_code} {resp.get_data(as_text=True)[:300]}"
+
+
+def statement_count(app, client, url: str) -> int:
+    """Statements one GET of ``url`` runs (after a first GET has warmed anything lazy)."""
+    _get(client, url)
+    with app.app_context():
+        engine = db.engine
+    with captured_sql(engine) as statements:
+        _get(client, url)
+    return len(statements)
+
+
+# ---- EXPLAIN --------------------------------------------------------------------------------
+
+
+def _nodes(plan: dict) -> Iterator[dict]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def explain(engine, sql: str, params) -> dict:
+    """The JSON plan of ``sql`` with ``params`` (as the driver got them), seq scans off."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        (doc,) = cursor.fetchone()
+        raw.rollback()
+    finally:
+        raw.close()
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    return doc[0]["Plan"]
+
+
+def describe_access(plan: dict) -> tuple[list[str], list[str]]:
+    """(tables seq-scanned, "index on table" accesses) of a plan."""
+    seq, used = [], []
+    for node in _nodes(plan):
+        kind = node["Node Type"]
+        if kind == "Seq Scan":
+            seq.append(node["Relation Name"])
+        elif kind in INDEX_NODES:
+            table = node.get("Relation Name")
+            used.append(f"{node['Index Name']}" + (f" on {table}" if table else ""))
+    return seq, sorted(set(used))
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def summary(sql: str, width: int = 150) -> str:
+    """A statement on one line: column lists and casts elided, parameters as ``?``."""
+    text = " ".join(sql.split())
+    text = re.sub(r"%\(\w+\)s(::(TIMESTAMP WITH TIME ZONE|[A-Z]+))?", "?", text)
+    text = text.replace("%%", "%")
+    text = re.sub(r"\(\?(, \?)+\)", "(…)", text)
+    text = re.sub(r"'\d{4}-\d\d-\d\dT[^']*'", "'…'", text)
+    text = re.sub(r"SELECT (DISTINCT )?(.+?) FROM", r"SELECT \1… FROM", text)
+    text = re.sub(r" AS anon_\d+\b", "", text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def page_label(url: str) -> str:
+    return UUID.sub("<id>", url)
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+
+def seed_workload(app) -> dict:
+    """Several users with projects, versions, runs (plain and failure), grades, a shared project,
+    comments, audit rows and telemetry: ids of what the pages below show."""
+    from tests.services.test_grades import make_graded_version
+
+    with app.app_context():
+        owner = factories.make_user()
+        other = factories.make_user("other@example.com")
+        viewer = factories.make_user("viewer@example.com")
+        admin = factories.make_user("root@example.com", role="admin")
+        secret = factories.enrol_2fa(admin)
+
+        project, v1, v2 = make_pair(owner, title="Shortener")
+        run1, _ = runs.start_run(owner, v1.id)
+        run2, _ = runs.start_run(owner, v2.id)
+        failure, _ = runs.start_run(
+            owner,
+            None,
+            baseline_run_id=run1.id,
+            failures=[
+                {"mode": "node-down", "component_id": "api", "replicas": 1, "at_s": 2, "for_s": 4}
+            ],
+        )
+        grades.start_grade(owner, v1.id)
+        grade2, _ = grades.start_grade(owner, v2.id)
+        graded = make_graded_version(owner)
+        grades.start_grade(owner, graded.id)
+        _i, token = members.create_invite(owner, project.id, viewer.email, "viewer")
+        members.accept_invite(viewer, token)
+        comments.add_comment(owner, project.id, v2.id, "@viewer is the cache enough?", "api")
+        comments.add_comment(owner, project.id, v2.id, "Two replicas?", "db")
+
+        _other_project, _ov1, ov2 = make_pair(other, title="Other")
+        runs.start_run(other, ov2.id)
+        grades.start_grade(other, ov2.id)
+
+        now = utcnow()
+        for i in range(30):
+            audit.record(audit.LOGIN_FAILED, "user", f"u{i}", 401, actor_email=f"p{i}@example.com")
+        audit.record(audit.TOKEN_CREATED, "token", "t1", 200, actor_email="keep@example.com")
+        for i in range(60):
+            db.session.add(
+                RequestTelemetry(
+                    time=now - timedelta(minutes=i % 30),
+                    request_id=f"r{i}",
+                    method="POST" if i % 4 == 0 else "GET",
+                    route=f"/r/{i % 5}",
+                    status=500 if i % 10 == 0 else 429 if i % 7 == 0 else 200,
+                    duration_ms=float(i),
+                    htmx=i % 2 == 0,
+                )
+            )
+        for i, ev in enumerate(["enqueued", "running", "completed", "running", "failed"] * 4):
+            db.session.add(
+                JobTelemetry(
+                    time=now - timedelta(minutes=i),
+                    queue="redis",
+                    job_type="simulation" if i % 2 else "grading",
+                    job_id=f"j{i // 3}",
+                    event=ev,
+                    wait_ms=12.5 if ev == "running" else None,
+                    duration_ms=80.0 if ev in ("completed", "failed") else None,
+                )
+            )
+        for action in ("auth.lockout", "security.rate_limited", "POST auth.login"):
+            db.session.add(AuditLog(time=now - timedelta(minutes=1), action=action, detail={}))
+        db.session.commit()
+        return {
+            "pid": project.id,
+            "v1": v1.id,
+            "v2": v2.id,
+            "run": run2.id,
+            "failure": failure.id,
+            "grade": grade2.id,
+            "secret": secret,
+        }
+
+
+HTMX = {"HX-Request": "true"}
+JSON = {"Accept": "application/json"}
+
+
+def user_pages(ids: dict) -> list[tuple[str, dict | None]]:
+    """(url, headers): the owner's pages, the regions they load by htmx, the JSON pollers."""
+    pid, v1, v2 = ids["pid"], ids["v1"], ids["v2"]
+    base = f"/projects/{pid}/versions/{v2}"
+    compare = f"/projects/{pid}/compare?baseline={v1}&candidate={v2}"
+    return [
+        ("/dashboard", None),
+        ("/shared", HTMX),  # the dashboard's "shared with me" region
+        ("/notifications", None),
+        ("/scenarios/", None),
+        (f"/projects/{pid}", None),
+        (base, None),
+        (f"{base}/comments", HTMX),  # the workspace's comments panel
+        (f"{base}/presence", HTMX),  # the workspace's heartbeat
+        (base, JSON),  # the editor reloading its revision
+        (f"{base}/design.json", None),
+        (f"/runs/{ids['run']}", None),
+        (f"/runs/{ids['run']}/status", JSON),
+        (f"/runs/{ids['failure']}", None),
+        (f"/grades/{ids['grade']}", None),
+        (f"/grades/{ids['grade']}/status", JSON),
+        (compare, None),
+        (compare.replace("/compare?", "/compare/curve?"), HTMX),
+    ]
+
+
+def admin_pages() -> list[tuple[str, dict | None]]:
+    today = utcnow().date()
+    urls = [
+        "/admin/audit",
+        "/admin/audit?action=login_failed",
+        "/admin/audit?action=login_failed&per_page=10&page=2",
+        "/admin/audit?user=keep@",
+        "/admin/audit?resource=user:u7",
+        "/admin/audit?resource=token",
+        "/admin/audit?status=401",
+        f"/admin/audit?since={today}&until={today + timedelta(days=1)}",
+        "/admin/audit.csv?action=token",
+        "/admin/requests",
+        "/admin/requests?window=24h",
+        "/admin/jobs",
+        "/admin/users",
+        "/admin/users?q=example",
+    ]
+    return [(url, None) for url in urls]
+
+
+# ---- index coverage (PostgreSQL) --------------------------------------------------------------
+
+
+@requires_postgres
+def test_every_page_and_panel_query_is_served_by_an_index(app):
+    ids = seed_workload(app)
+    with app.app_context():
+        engine = db.engine
+
+    # (label, sql, params) in first-seen order, one per distinct SQL text.
+    seen: dict[str, tuple[str, object]] = {}
+
+    def visit(client, pages):
+        for url, headers in pages:
+            with captured_sql(engine) as statements:
+                _get(client, url, headers=headers)
+            for sql, params in statements:
+                if sql.lstrip().upper().startswith(EXPLAINABLE):
+                    seen.setdefault(sql, (page_label(url), params))
+
+    owner = app.test_client()
+    assert AuthActions(owner).login().status_code == 303
+    visit(owner, user_pages(ids))
+    viewer = app.test_client()
+    assert AuthActions(viewer).login("viewer@example.com").status_code == 303
+    shared = f"/projects/{ids['pid']}/versions/{ids['v2']}"
+    visit(
+        viewer,
+        [("/dashboard", None), ("/shared", HTMX), (shared, None), (shared + "/presence", HTMX)],
+    )
+    admin = app.test_client()
+    assert AuthActions(admin).login_2fa("root@example.com", ids["secret"]).status_code == 303
+    visit(admin, admin_pages())
+
+    now = utcnow()
+    start, end = (now - timedelta(hours=1)).isoformat(), (now + timedelta(minutes=1)).isoformat()
+    for title, raw in panel_queries():
+        seen.setdefault(expand_macros(raw, start, end), (f"grafana: {title}", None))
+
+    assert len(seen) > 40, "expected the pages to run more distinct statements"
+    rows, missing = [], []
+    for sql, (label, params) in seen.items():
+        plan = explain(engine, sql, params)
+        seq, used = describe_access(plan)
+        bad = sorted({t for t in seq if t not in SEQ_SCAN_ALLOWED})
+        missing.extend(f"{t}: [{label}] {summary(sql, 400)}" for t in bad)
+        access = ", ".join(used + [f"Seq Scan on {t}" for t in sorted(set(seq))]) or "(no table)"
+        rows.append((label, summary(sql), access))
+
+    print(f"\n{len(rows)} distinct statements (seq scans off):")
+    for label, sql, access in rows:
+        print(f"- {label}\n    {sql}\n    -> {access}")
+    assert not missing, "sequential scans with no usable index:\n" + "\n".join(missing)
+
+
+# ---- no N+1 (both backends) -------------------------------------------------------------------
+
+
+def _graded_projects(user: User, n_projects: int, n_versions: int) -> list:
+    """``n_projects`` projects of ``user``, each with ``n_versions`` versions, every version
+    with a completed run and a completed grade."""
+    projects = []
+    for _ in range(n_projects):
+        version = factories.make_runnable_version(user)
+        project = version.project
+        for i in range(n_versions):
+            if i:
+                version = factories.make_version(user, project)
+            run, _ = runs.start_run(user, version.id, engine="analytic")
+            grade, _ = grades.start_grade(user, version.id)
+            db.session.refresh(run)
+            db.session.refresh(grade)
+            assert run.status == grade.status == "completed", (run.error, grade.error)
+        projects.append(project.id)
+    return projects
+
+
+@pytest.fixture
+def sized_clients(app):
+    """Clients of a user with one project of one version (``small``), one with eight projects
+    (``many_projects``) and one with a project of eight versions (``many_versions``)."""
+    # Test setup starts more runs in a minute than one user may.
+    app.config["SDC_SETTINGS"] = dataclasses.replace(
+        app.config["SDC_SETTINGS"], runs_per_minute=100
+    )
+    out = {}
+    with app.app_context():
+        for name, n_projects, n_versions in (
+            ("small", 1, 1),
+            ("many_projects", 8, 1),
+            ("many_versions", 1, 8),
+        ):
+            user = factories.make_user(f"{name.replace('_', '-')}@example.com")
+            out[name] = (user.email, _graded_projects(user, n_projects, n_versions))
+    clients = {}
+    for name, (email, project_ids) in out.items():
+        client = app.test_client()
+        assert AuthActions(client).login(email).status_code == 303
+        clients[name] = (client, project_ids[0])
+    return clients
+
+
+def test_dashboard_and_project_page_run_a_fixed_number_of_statements(app, sized_clients):
+    small, small_pid = sized_clients["small"]
+    many_projects, _pid = sized_clients["many_projects"]
+    many_versions, versions_pid = sized_clients["many_versions"]
+
+    dashboard = {
+        "small": statement_count(app, small, "/dashboard"),
+        "many_projects": statement_count(app, many_projects, "/dashboard"),
+        "many_versions": statement_count(app, many_versions, "/dashboard"),
+    }
+    project_page = {
+        "small": statement_count(app, small, f"/projects/{small_pid}"),
+        "many_versions": statement_count(app, many_versions, f"/projects/{versions_pid}"),
+    }
+    print(f"\nstatements per GET: /dashboard {dashboard}, project page {project_page}")
+    assert len(set(dashboard.values())) == 1, dashboard
+    assert len(set(project_page.values())) == 1, project_page
