@@ -136,3 +136,19 @@ def test_owner_changes_role_removes_and_member_leaves(app, client):
         member.post(f"/projects/{pid}/members/leave", data={"csrf_token": token}).status_code == 303
     )
     assert member.get(f"/projects/{pid}/versions/{vid}").status_code == 404
+
+
+def test_comment_counts_list_components_and_the_whole_design_together(app, client):
+    owner_id, pid, vid = _setup(app)
+    with app.app_context():
+        from sdc.models import User
+
+        owner = db.session.get(User, owner_id)
+        comments.add_comment(owner, pid, vid, "On the whole design", None)
+        comments.add_comment(owner, pid, vid, "On the users node", "users")
+    AuthActions(client).login("owner@example.com")
+    resp = HtmxClient(client).get(f"/projects/{pid}/versions/{vid}/comments")
+    panel = resp.get_data(as_text=True)
+    assert resp.status_code == 200, panel[:500]
+    assert 'id="comments-open-count">(2 open)' in panel
+    assert 'data-component-id="users">' in panel and "Whole design: 1 open" in panel
