@@ -3,6 +3,7 @@
     python -m bench.requests                     # SQLite scratch database
     DATABASE_URL=postgresql://... python -m bench.requests
     python -m bench.requests --profile dashboard # cProfile one page (top 40 by cumulative)
+    python -m bench.requests --memory 2000       # RSS while every page is served N times
 
 The app runs with the production settings the load test uses (Talisman, Flask-Limiter with
 limits raised, CSRF, telemetry and audit on), driven through Flask's test client, so the figures
@@ -72,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="requests per round (default 200)")
     parser.add_argument("--profile", help="cProfile this page instead of timing all")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        metavar="N",
+        help="instead of timing: N rounds of every page, printing this process's RSS (leaks)",
+    )
+    parser.add_argument("--page", help="with --memory: only this page")
+    parser.add_argument("--trace", action="store_true", help="with --memory: tracemalloc diff")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="sdc-bench-"))
@@ -163,6 +172,33 @@ def main(argv: list[str] | None = None) -> int:
     for fn in pages.values():  # warm up: templates compiled, caches filled
         for _ in range(20):
             fn()
+
+    if args.memory:
+        import gc
+        import tracemalloc
+
+        import psutil
+
+        first = None
+        for i in range(args.memory + 1):
+            if i % max(1, args.memory // 10) == 0:
+                gc.collect()
+                rss = psutil.Process().memory_info().rss / 2**20
+                print(f"round {i:>6}: RSS {rss:7.1f} MB", flush=True)
+            if args.trace and i == args.memory // 3:
+                tracemalloc.start(12)
+                first = tracemalloc.take_snapshot()
+            for name, fn in pages.items():
+                if name != "hello" and (not args.page or name == args.page):
+                    fn()
+        if first is not None:
+            gc.collect()
+            diff = tracemalloc.take_snapshot().compare_to(first, "traceback")
+            for stat in diff[:8]:  # what grew most since a third of the way, with its stack
+                print(f"{stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
+                for line in stat.traceback.format()[-12:]:
+                    print("    " + line)
+        return 0
 
     if args.profile:
         profiler = cProfile.Profile()

@@ -72,6 +72,15 @@ def _allow_failed_loads(problems, status: int) -> None:
     problems.console_errors[:] = [m for m in problems.console_errors if m not in expected]
 
 
+def _inspector_ready(page, label: str):
+    """The inspector for ``label`` is in the page AND htmx has processed it. htmx inserts new
+    content with the class ``htmx-added`` and wires its triggers when it removes that class
+    (after the settle delay); typing before then sends no autosave. (``networkidle`` does not
+    help: it was reached long before, so it returns at once.)"""
+    expect(page.locator("#inspector-heading")).to_contain_text(label)
+    expect(page.locator("#component-inspector.htmx-added")).to_have_count(0)
+
+
 def _watch_saving(page):
     """Record whether the "Saving…" indicator was ever shown (htmx adds .htmx-request)."""
     page.evaluate(
@@ -115,7 +124,7 @@ def test_build_url_shortener_with_javascript(page, browser_problems, signup):
 
     # Select the service by clicking its node in the SVG: the inspector loads in place.
     page.locator('#diagram-svg .node[data-component-id="service-1"] a').click()
-    expect(page.locator("#inspector-heading")).to_contain_text("Shortener API")
+    _inspector_ready(page, "Shortener API")
     assert page.evaluate("window.__sameDocument") is True
 
     spof = page.locator("#warnings-list li", has_text="Shortener API")
@@ -138,8 +147,7 @@ def test_build_url_shortener_with_javascript(page, browser_problems, signup):
 
     # Select from the component list as well (keyboard users' way in).
     page.locator("#select-cache-1").click()
-    expect(page.locator("#inspector-heading")).to_contain_text("Link cache")
-    page.wait_for_load_state("networkidle")  # the inspector swap has settled before typing
+    _inspector_ready(page, "Link cache")
     page.get_by_label("Hit ratio (0 to 1)").fill("0.85")
     _expect_saved(page, 12)
 
