@@ -62,6 +62,14 @@ def _expect_saved(page, revision: int):
     # Autosave is debounced and the CI machine is small: allow a loaded box some seconds.
     expect(status).to_contain_text(f"(revision {revision})", timeout=15_000)
     expect(status).to_contain_text(SAVED)
+    _htmx_settled(page)
+
+
+def _htmx_settled(page):
+    """Every swap of the last response is wired: htmx marks new content ``htmx-added`` and
+    attaches its triggers when it removes the class (after the settle delay). Typing into a
+    swapped-in form before then sends nothing."""
+    expect(page.locator(".htmx-added, .htmx-settling, .htmx-swapping")).to_have_count(0)
 
 
 def _allow_failed_loads(problems, status: int) -> None:
@@ -78,7 +86,7 @@ def _inspector_ready(page, label: str):
     (after the settle delay); typing before then sends no autosave. (``networkidle`` does not
     help: it was reached long before, so it returns at once.)"""
     expect(page.locator("#inspector-heading")).to_contain_text(label)
-    expect(page.locator("#component-inspector.htmx-added")).to_have_count(0)
+    _htmx_settled(page)
 
 
 def _watch_saving(page):
