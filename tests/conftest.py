@@ -7,14 +7,16 @@ session (proving them on both backends); each test starts from empty tables.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from sdc import create_app
 from sdc.extensions import db
@@ -141,6 +143,32 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+# Transaction and connection chatter, not the application's queries.
+_NOT_QUERIES = ("PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE")
+
+
+@contextlib.contextmanager
+def captured_sql(engine):
+    """Every ``(statement, parameters)`` this thread sends through ``engine`` inside the block,
+    without transaction chatter (BEGIN, PRAGMA, savepoints). Other threads (the telemetry
+    flusher) are left out, so counts do not depend on when it wakes."""
+    statements: list[tuple[str, object]] = []
+    thread = threading.get_ident()
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if threading.get_ident() != thread or statement.lstrip().upper().startswith(_NOT_QUERIES):
+            return
+        if executemany and parameters:
+            parameters = parameters[0]
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
 
 
 _TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')

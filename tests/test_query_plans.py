@@ -15,19 +15,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from sdc.extensions import db
 from sdc.models import AuditLog, JobTelemetry, RequestTelemetry, User, utcnow
 from sdc.services import audit, comments, grades, members, runs
 from tests import factories
-from tests.conftest import AuthActions, requires_postgres
+from tests.conftest import AuthActions, captured_sql, requires_postgres
 from tests.test_grafana import expand_macros, panel_queries
 from tests.web._compare_helpers import make_pair
 
@@ -42,26 +39,6 @@ INDEX_NODES = ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
 
 
 # ---- capture --------------------------------------------------------------------------------
-
-
-@contextmanager
-def captured_sql(engine) -> Iterator[list[tuple[str, object]]]:
-    """Every (statement, parameters) this thread sends through ``engine`` inside the block
-    (the telemetry flusher writes from its own thread and is left out)."""
-    statements: list[tuple[str, object]] = []
-    thread = threading.get_ident()
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if threading.get_ident() == thread:
-            if executemany and parameters:
-                parameters = parameters[0]
-            statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def _get(client, url: str, **kw) -> None:

@@ -6,11 +6,9 @@ import contextlib
 import json
 import re
 
-from sqlalchemy import event
-
 from sdc.extensions import db
 from sdc.models import Version
-from tests.conftest import csrf_token
+from tests.conftest import captured_sql, csrf_token
 
 REVISION = re.compile(r'name="revision" value="(\d+)"')
 
@@ -50,20 +48,13 @@ def stored(app, url: str) -> Version:
 
 @contextlib.contextmanager
 def count_queries(app):
-    """Count SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany):
-        if not statement.lstrip().upper().startswith(("PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
+    """The SQL statements sent to the database inside the block (texts; filled on exit)."""
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    statements: list[str] = []
+    with captured_sql(engine) as captured:
         yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    statements.extend(sql for sql, _params in captured)
 
 
 def add(hx, url: str, rev: int, ctype: str, label: str = "") -> int:

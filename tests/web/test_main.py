@@ -1,15 +1,13 @@
 """Landing, demo, dashboard, health endpoints, error pages and request limits."""
 
-import contextlib
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from sdc.extensions import db
 from sdc.models import GradeReport, Project, SimulationRun, User, utcnow
 from sdc.services import demo as demo_service
 from sdc.services import progress
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import captured_sql, csrf_token
 
 
 def test_landing_page(client):
@@ -122,20 +120,6 @@ CATEGORY_TITLES = {
     "reliability-fault-tolerance": "Reliability & fault tolerance",
     "scalability": "Scalability",
 }
-
-
-@contextlib.contextmanager
-def count_queries():
-    seen = []
-
-    def before(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def make_grade(user, version, score: float, categories: dict | None = None, status="completed"):
@@ -268,7 +252,7 @@ def test_dashboard_queries_do_not_grow_with_projects(app, user):
                 make_grade(u, version, 60, {"scalability": 60})
             db.session.expire_all()
             u = db.session.get(User, user.id)
-            with count_queries() as seen:
+            with captured_sql(db.engine) as seen:
                 data = progress.dashboard(u)
             return len(seen), data
 
