@@ -130,7 +130,7 @@ def soak(ctx: Context) -> None:
     users = max(2, a.users // 2)
     warmup_s = min(SOAK_WARMUP_S, max(10.0, a.soak / 5))
     ctx.locust("soak-warmup", "app", ["BrowserUser", "ApiUser", "AdminUser"], warmup_s, users)
-    t_start = time.monotonic() - ctx.sampler._t0
+    t_start = ctx.sampler.elapsed()
     phase = ctx.locust("soak", "app", ["BrowserUser", "ApiUser", "AdminUser"], a.soak, users)
     ctx.results["phases"]["mixed"] = phase
     drain(ctx.stack, a.drain_s)

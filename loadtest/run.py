@@ -78,7 +78,11 @@ class Sampler(threading.Thread):
             s.setdefault("_last", {})[pid] = cpu
             s["rss_mb_end"] = rss
             s["rss_mb_max"] = max(s["rss_mb_max"], rss)
-            self.series.setdefault(key, []).append((time.monotonic() - self._t0, rss))
+            self.series.setdefault(key, []).append((self.elapsed(), rss))
+
+    def elapsed(self) -> float:
+        """Seconds since the sampler started: the clock of ``series``."""
+        return time.monotonic() - self._t0
 
     def run(self) -> None:
         while not self._stop_event.wait(1.0):
@@ -89,7 +93,7 @@ class Sampler(threading.Thread):
 
     def stop(self) -> dict:
         self._stop_event.set()
-        wall = max(1e-9, time.monotonic() - self._t0)
+        wall = max(1e-9, self.elapsed())
         out = {}
         for name, s in self.stats.items():
             out[name] = {k: v for k, v in s.items() if not k.startswith("_")}

@@ -88,11 +88,15 @@ def disable(user: User, code: str) -> None:
     """Turn two-factor off; needs a current code. Raises ServiceError(field="code")."""
     if not verify(user, code):
         raise ServiceError("That code does not match. Enter a current code.", field="code")
+    _turn_off(user)
+    audit.record(DISABLED, "user", user.id, actor=user, in_transaction=True)
+    db.session.commit()
+
+
+def _turn_off(user: User) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
-    audit.record(DISABLED, "user", user.id, actor=user, in_transaction=True)
-    db.session.commit()
 
 
 def reset(user: User, reason: str) -> bool:
@@ -102,9 +106,7 @@ def reset(user: User, reason: str) -> bool:
     """
     if not user.has_2fa:
         return False
-    user.totp_secret = None
-    user.totp_enabled_at = None
-    user.totp_last_step = None
+    _turn_off(user)
     user.session_version += 1
     audit.record(
         RESET,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user, login_required
 
 LEVELS = ("anonymous", "signed-in", "owner", "admin")
@@ -22,6 +22,21 @@ OWNED_ARGS = ("project_id", "version_id", "run_id", "grade_id")
 
 def is_admin() -> bool:
     return bool(current_user and current_user.is_authenticated and current_user.is_admin)
+
+
+def admin_must_enrol() -> bool:
+    """The signed-in admin has no two-factor while ``ADMIN_REQUIRE_2FA`` is on: every admin-only
+    view sends them to enrol first (``sdc.web.hooks.require_admin_2fa``)."""
+    return (
+        is_admin()
+        and not current_user.has_2fa
+        and current_app.config["SDC_SETTINGS"].admin_require_2fa
+    )
+
+
+def is_admin_only(view) -> bool:
+    """The view is declared ``@requires("admin")``."""
+    return getattr(view, ATTRIBUTE, None) == "admin"
 
 
 def requires(level: str):

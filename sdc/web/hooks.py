@@ -203,15 +203,6 @@ def _assign_request_id() -> None:
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
-def _admin_only_view() -> bool:
-    from sdc.web.access import ATTRIBUTE
-
-    if request.blueprint == "admin":
-        return True
-    view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, ATTRIBUTE, None) == "admin"
-
-
 def init_request_processors(app: Flask) -> None:
     telemetry.init_app(app)
 
@@ -259,14 +250,14 @@ def init_request_processors(app: Flask) -> None:
 
     @app.before_request
     def require_admin_2fa():
-        """An admin without two-factor is sent to enrol before any admin-only view: the admin
-        pages and every other view declared ``@requires("admin")`` (the status banner form)."""
-        if not current_app.config["SDC_SETTINGS"].admin_require_2fa or not _admin_only_view():
-            return None
-        from flask_login import current_user
+        """An admin without two-factor is sent to enrol before any view declared
+        ``@requires("admin")`` (the admin pages, the status banner form). Non-admins get those
+        views' own 404."""
+        from sdc.web.access import admin_must_enrol, is_admin_only
 
-        if not (current_user.is_authenticated and current_user.is_admin) or current_user.has_2fa:
-            return None  # non-admins get the views' own 404
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not is_admin_only(view) or not admin_must_enrol():
+            return None
         from flask import flash, url_for
 
         from sdc.web.errors import error_response, wants_json

@@ -1,7 +1,6 @@
 """The public status page and the admins' incident banner form."""
 
 from flask import (
-    current_app,
     flash,
     jsonify,
     make_response,
@@ -14,7 +13,7 @@ from flask_login import current_user
 
 from sdc.services import ServiceError
 from sdc.services import status as status_service
-from sdc.web.access import requires
+from sdc.web.access import admin_must_enrol, requires
 from sdc.web.errors import wants_json
 from sdc.web.htmx import is_partial
 from sdc.web.status import bp
@@ -27,11 +26,8 @@ def _render(snapshot: dict, errors: dict | None = None, form: dict | None = None
         errors=errors or {},
         form=form or {},
         stale_after_s=status_service.STALE_AFTER_S,
-        # Admin-only views need two-factor (sdc.web.hooks.require_admin_2fa): say so up front.
-        needs_2fa=current_user.is_authenticated
-        and current_user.is_admin
-        and not current_user.has_2fa
-        and current_app.config["SDC_SETTINGS"].admin_require_2fa,
+        # The banner forms would send this admin to enrol: say so up front instead.
+        needs_2fa=admin_must_enrol(),
     )
     template = "status/_checks.html" if is_partial() else "status/index.html"
     resp = make_response(render_template(template, **context), code)
