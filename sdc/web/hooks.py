@@ -144,6 +144,26 @@ def undecodable_fields(body: bytes) -> list[str]:
     return bad
 
 
+def lenient_form(body: bytes):
+    """A urlencoded ``body`` parsed with undecodable bytes replaced by U+FFFD."""
+    from urllib.parse import unquote_to_bytes
+
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    pairs = []
+    for pair in body.split(b"&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition(b"=")
+        pairs.append(
+            tuple(
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", "replace")
+                for part in (name, value)
+            )
+        )
+    return ImmutableMultiDict(pairs)
+
+
 AUTH_AT = "_sdc_auth_at"
 SEEN_AT = "_sdc_seen_at"
 SEEN_RESOLUTION_S = 60  # rewrite the cookie at most once a minute just to record activity
@@ -289,16 +309,24 @@ def init_request_processors(app: Flask) -> None:
             or request.mimetype != "application/x-www-form-urlencoded"
         ):
             return None
-        bad = undecodable_fields(request.get_data(cache=True))
-        if bad:
-            from sdc.web.errors import error_response
+        body = request.get_data(cache=True)
+        bad = undecodable_fields(body)
+        if not bad:
+            return None
+        view = current_app.view_functions.get(request.endpoint or "")
+        if getattr(view, "lenient_utf8", False):
+            # Forms that show errors beside their fields (sign-up, sign-in) get the form with
+            # U+FFFD in the bad values, so the view names the field (``lenient_form``).
+            request.form = lenient_form(body)
+            request.__dict__.pop("values", None)
+            return None
+        from sdc.web.errors import error_response
 
-            names = ", ".join(bad)
-            return error_response(
-                400,
-                f"These form fields are not valid UTF-8 text: {names}. Re-type them and try again.",
-            )
-        return None
+        names = ", ".join(bad)
+        return error_response(
+            400,
+            f"These form fields are not valid UTF-8 text: {names}. Re-type them and try again.",
+        )
 
     @app.before_request
     def reject_nul_in_query():

@@ -1,5 +1,6 @@
 """Sign up, sign in, sign out, lockout, CSRF, API tokens and bad input on the account forms."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -59,12 +60,68 @@ def test_signup_bad_email(auth, email, message):
     assert message in resp.data
 
 
-def test_signup_non_utf8_body_gets_message_not_500(client):
-    token = csrf_token(client, "/auth/signup")
-    body = b"email=\xff\xfe%40x.com&password=abcdefghijklmnop&csrf_token=" + token.encode()
-    resp = client.post("/auth/signup", data=body, content_type="application/x-www-form-urlencoded")
-    assert resp.status_code == 400
-    assert b"not valid UTF-8 text: email." in resp.data
+def _field_error(page: bytes, name: str) -> str | None:
+    """The message shown beside field ``name`` (the macro's ``<small id="NAME-error">``)."""
+    found = re.search(
+        rb'<small id="%s-error" class="field-error">([^<]*)</small>' % name.encode(), page
+    )
+    return found.group(1).decode() if found else None
+
+
+GOOD_PASSWORD = factories.PASSWORD
+
+
+@pytest.mark.parametrize("path", ["/auth/signup", "/auth/login"])
+@pytest.mark.parametrize(
+    ("email", "password", "field", "message"),
+    [
+        ("", GOOD_PASSWORD, "email", "Enter your email address."),
+        ("   ", GOOD_PASSWORD, "email", "Enter your email address."),
+        ("a@example.com", "", "password", "Enter a password."),
+        ("a" * 309 + "@example.com", GOOD_PASSWORD, "email", "at most 320 characters (got 321)"),
+        ("a@example.com", "x" * 1025, "password", "at most 1024 characters (got 1025)"),
+        ("not-an-email", GOOD_PASSWORD, "email", "like name@example.com"),
+        ("a@b", GOOD_PASSWORD, "email", "like name@example.com"),
+        ("a b@example.com", GOOD_PASSWORD, "email", "cannot contain spaces"),
+        ("bad\x00@example.com", GOOD_PASSWORD, "email", "not valid text"),
+    ],
+)
+def test_bad_input_gets_a_message_beside_the_field(client, path, email, password, field, message):
+    token = csrf_token(client, path)
+    resp = client.post(path, data={"email": email, "password": password, "csrf_token": token})
+    assert resp.status_code == 422
+    assert message in (_field_error(resp.data, field) or "")
+    assert b'aria-describedby="%s-error"' % field.encode() in resp.data
+
+
+@pytest.mark.parametrize("path", ["/auth/signup", "/auth/login"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"email=\xff\xfe%40x.com&password=abcdefghijklmnop", "email"),  # raw bytes
+        (b"email=a%40example.com&password=%FF%FEabcdefghijkl", "password"),  # percent-encoded
+    ],
+)
+def test_non_utf8_value_gets_a_message_beside_the_field(client, path, body, field):
+    token = csrf_token(client, path)
+    resp = client.post(
+        path,
+        data=body + b"&csrf_token=" + token.encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert resp.status_code == 422
+    assert "not valid UTF-8 text" in (_field_error(resp.data, field) or "")
+    assert b"Sign in" in resp.data or b"Create account" in resp.data  # the form, not an error page
+
+
+def test_non_utf8_on_other_forms_is_still_a_400_naming_the_field(logged_in):
+    token = csrf_token(logged_in, "/settings")
+    resp = logged_in.post(
+        "/settings/profile",
+        data=b"role=%FF&csrf_token=" + token.encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert resp.status_code == 400 and b"not valid UTF-8 text: role." in resp.data
 
 
 def test_duplicate_signup_is_refused(auth, user):

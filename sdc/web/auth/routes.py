@@ -52,6 +52,9 @@ def signup():
     return render_template("auth/signup.html", form=form, next=_safe_next("")), 422
 
 
+signup.lenient_utf8 = True  # non-UTF-8 values get a message beside the field (hooks.py)
+
+
 @bp.get("/login")
 def login_form():
     if current_user.is_authenticated:
@@ -76,6 +79,9 @@ def login():
     else:
         status = 422
     return render_template("auth/login.html", form=form, next=_safe_next("")), status
+
+
+login.lenient_utf8 = True
 
 
 KNOWN_DEVICE_COOKIE = "sdc_device"
