@@ -28,6 +28,7 @@ CHECK_TYPES = (
     "notes-sections",  # the notes cover the listed sections
 )
 BURSTINESS = ("steady", "spiky", "extreme")
+REQUIREMENT_KINDS = ("functional", "non-functional")
 REQUIRED_KEYS = (
     "slug",
     "title",
@@ -77,8 +78,14 @@ def validate_scenario(data: object, where: str = "scenario") -> list[str]:
     out = [f"{where}: {k}: is required" for k in REQUIRED_KEYS if k not in data]
     if out:
         return out
+    for key in ("slug", "title", "brief", "domain"):
+        if not isinstance(data[key], str) or not data[key].strip():
+            out.append(f"{where}: {key}: must be a non-empty string")
     if data["difficulty"] not in DIFFICULTIES:
         out.append(f"{where}: difficulty: must be one of {', '.join(DIFFICULTIES)}")
+    minutes = data["estimated_minutes"]
+    if not (isinstance(minutes, int) and not isinstance(minutes, bool) and 5 <= minutes <= 240):
+        out.append(f"{where}: estimated_minutes: must be a whole number of minutes, 5 to 240")
     t = data["traffic"]
     if not isinstance(t, dict):
         out.append(f"{where}: traffic: must be an object")
@@ -102,10 +109,10 @@ def validate_scenario(data: object, where: str = "scenario") -> list[str]:
             out.append(f"{where}: traffic.regions: shares must sum to 1")
         if t.get("burstiness", "steady") not in BURSTINESS:
             out.append(f"{where}: traffic.burstiness: must be one of {', '.join(BURSTINESS)}")
-    slos = data["slos"]
-    for key in ("p95_ms", "p99_ms", "availability", "max_error_rate"):
-        if not isinstance(slos, dict) or not _num(slos.get(key)):
-            out.append(f"{where}: slos.{key}: must be a number")
+        duration = t.get("duration_s", 60)
+        if not (_num(duration) and duration > 0):
+            out.append(f"{where}: traffic.duration_s: must be a number of seconds above 0")
+    out.extend(_slo_problems(data["slos"], where))
     reqs = data["requirements"]
     if not isinstance(reqs, list) or len(reqs) < 8:
         out.append(f"{where}: requirements: needs at least 8 checks")
@@ -120,10 +127,45 @@ def validate_scenario(data: object, where: str = "scenario") -> list[str]:
             if req["id"] in seen:
                 out.append(f"{where}: requirements[{i}].id: duplicate id {req['id']!r}")
             seen.add(req["id"])
-            if req["check"].get("type") not in CHECK_TYPES:
+            if req["kind"] not in REQUIREMENT_KINDS:
                 out.append(
-                    f"{where}: requirements[{i}].check.type: unknown check type {req['check'].get('type')!r}"
+                    f"{where}: requirements[{i}].kind: must be one of {', '.join(REQUIREMENT_KINDS)}"
                 )
+            if not isinstance(req["text"], str) or not req["text"].strip():
+                out.append(f"{where}: requirements[{i}].text: must be a non-empty sentence")
+            check = req["check"]
+            kind = check.get("type") if isinstance(check, dict) else None
+            if kind not in CHECK_TYPES:
+                out.append(f"{where}: requirements[{i}].check.type: unknown check type {kind!r}")
+        missing = [
+            k
+            for k in REQUIREMENT_KINDS
+            if k not in {r.get("kind") for r in reqs if isinstance(r, dict)}
+        ]
+        if missing:
+            out.append(
+                f"{where}: requirements: needs at least one {' and one '.join(missing)} check"
+            )
+    return out
+
+
+def _slo_problems(slos: object, where: str) -> list[str]:
+    """Latencies in ms above 0 with p95 <= p99; availability in (0, 1]; error rate in [0, 1)."""
+    if not isinstance(slos, dict):
+        return [f"{where}: slos: must be an object"]
+    out = [
+        f"{where}: slos.{key}: must be a number"
+        for key in ("p95_ms", "p99_ms", "availability", "max_error_rate")
+        if not _num(slos.get(key))
+    ]
+    if out:
+        return out
+    if not 0 < slos["p95_ms"] <= slos["p99_ms"]:
+        out.append(f"{where}: slos.p95_ms: must be above 0 and at most slos.p99_ms")
+    if not 0 < slos["availability"] <= 1:
+        out.append(f"{where}: slos.availability: must be a fraction in (0, 1], e.g. 0.999")
+    if not 0 <= slos["max_error_rate"] < 1:
+        out.append(f"{where}: slos.max_error_rate: must be a fraction in [0, 1), e.g. 0.001")
     return out
 
 

@@ -47,6 +47,68 @@ def test_invalid_scenario_lists_every_problem():
     assert "traffic.baseline_rps" in text and "slos.p95_ms" in text and "at least 8 checks" in text
 
 
+def _valid_doc() -> dict:
+    from importlib import resources
+
+    text = resources.files("sdc").joinpath("scenarios/url-shortener.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def test_a_shipped_scenario_validates_cleanly():
+    assert validate_scenario(_valid_doc()) == []
+
+
+def _set(path: str, value):
+    def change(doc):
+        *parents, last = path.split(".")
+        target = doc
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+
+    return change
+
+
+def _only_kind(kind: str):
+    def change(doc):
+        doc["requirements"] = [dict(r, kind=kind) for r in doc["requirements"]]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_set("title", ""), "title: must be a non-empty string"),
+        (_set("brief", None), "brief: must be a non-empty string"),
+        (_set("domain", 7), "domain: must be a non-empty string"),
+        (_set("estimated_minutes", 0), "estimated_minutes: must be a whole number"),
+        (_set("estimated_minutes", "45"), "estimated_minutes: must be a whole number"),
+        (_set("estimated_minutes", True), "estimated_minutes: must be a whole number"),
+        (_set("traffic.duration_s", -5), "traffic.duration_s: must be a number of seconds"),
+        (_set("traffic.peak_multiplier", 51), "traffic.peak_multiplier: must be between 1 and 50"),
+        (_set("slos.p95_ms", 900), "slos.p95_ms: must be above 0 and at most slos.p99_ms"),
+        (_set("slos.availability", 99.9), "slos.availability: must be a fraction"),
+        (_set("slos.max_error_rate", -0.1), "slos.max_error_rate: must be a fraction"),
+        (_set("slos", []), "slos: must be an object"),
+        (_set("requirements.0.kind", "nice-to-have"), "requirements[0].kind: must be one of"),
+        (_set("requirements.0.text", " "), "requirements[0].text: must be a non-empty"),
+        (_set("requirements.0.check", "cache"), "requirements[0].check.type: unknown"),
+        (_only_kind("non-functional"), "needs at least one functional check"),
+        (_only_kind("functional"), "needs at least one non-functional check"),
+    ],
+)
+def test_each_malformed_field_is_named(change, message):
+    doc = _valid_doc()
+    change(doc)
+    problems = validate_scenario(doc, "url-shortener.json")
+    assert any(message in p for p in problems), problems
+    assert all(p.startswith("url-shortener.json: ") for p in problems)
+
+
 def test_seed_is_idempotent(app):
     with app.app_context():
         assert seed_scenarios() == (0, 0)  # the fixture already seeded
