@@ -144,15 +144,11 @@ def reset_2fa_command(email: str, reason: str):
 @click.option("--workers", "-w", default=2, show_default=True, help="Worker threads.")
 def worker_command(workers: int):
     """Run a Huey consumer for simulation and grading jobs."""
-    from huey.consumer import Consumer
-
     import tasks
     from tasks import huey
 
     tasks.load_task_modules()
-    consumer = Consumer(
-        huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True
-    )
+    consumer = tasks.make_consumer(huey, workers)
     click.echo(f"Huey consumer: {type(huey).__name__}, {workers} worker threads")
     heartbeat = _start_heartbeat(consumer, workers)
     try:

@@ -62,6 +62,28 @@ def set_flask_app(app) -> None:
     _app = app
 
 
+# Longest sleep between two polls of an idle, polled queue (SQLite Huey). Huey's default, 10 s,
+# is what a user pressing Run after a minute's pause would wait before any worker looked; an
+# empty SQLite queue costs one indexed SELECT to poll. Redis blocks on the queue (BRPOP) instead.
+POLL_MAX_DELAY_S = 0.5
+
+
+def make_consumer(huey_instance, workers: int):
+    """The Huey consumer ``sdc worker`` runs: thread workers, periodic tasks (the reaper), and
+    polling capped at POLL_MAX_DELAY_S when the queue cannot block."""
+    from huey.consumer import Consumer
+
+    blocking = getattr(huey_instance.storage, "blocking", False)
+    return Consumer(
+        huey_instance,
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        check_worker_health=True,
+        max_delay=10.0 if blocking else POLL_MAX_DELAY_S,
+    )
+
+
 def load_task_modules() -> None:
     """Import every module that defines tasks so the consumer knows them."""
     import importlib
