@@ -26,6 +26,7 @@ from sdc.core.simulation.analytic import (
 from sdc.core.simulation.api import _prepare
 from sdc.core.simulation.plan import build_plan
 from sdc.core.simulation.report import bottlenecks, clean
+from sdc.core.simulation.success import failure_probability
 
 
 def simulate_fast(doc: dict, traffic: dict, seed: int = 0) -> dict:
@@ -64,9 +65,9 @@ def simulate_fast(doc: dict, traffic: dict, seed: int = 0) -> dict:
         lats, fails = [], 0.0
         tot_w = sum(weights)
         for (_, s), w in zip(sols, weights, strict=True):
-            lat, f = sample_requests(plan, s, t, max(1000, int(MC_SAMPLES * w / tot_w)), seed)
+            lat, _ = sample_requests(plan, s, t, max(1000, int(MC_SAMPLES * w / tot_w)), seed)
             lats.append(lat)
-            fails += f * w / tot_w
+            fails += failure_probability(plan, s.acc) * w / tot_w
         lat = np.concatenate(lats)
         metrics["error_rate"] = fails
         metrics["throughput_rps"] = lam * (1.0 - fails)

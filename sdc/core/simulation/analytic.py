@@ -21,6 +21,7 @@ from .model import Design, Traffic
 from .plan import Plan, build_plan
 from .queueing import Station, dist_cv
 from .stations import Group, groups
+from .success import failure_probability
 
 MC_SAMPLES = 40_000
 # (share of time, rate multiplier) phases; mean rate preserved. See docs.
@@ -302,6 +303,7 @@ def _queue_extras(plan: Plan, sols, c, row) -> None:
     backlog = lag_num = dropped = thr = 0.0
     stable = True
     for w, s in sols:
+        seen: set[int] = set()  # a consumer's queue is counted once, however many visits
         for v in plan.visits_of[c.index]:
             for k in plan.visits[v].children:
                 kc = plan.visits[k].comp
@@ -310,7 +312,9 @@ def _queue_extras(plan: Plan, sols, c, row) -> None:
                         continue
                     lam = s.rate[k]
                     stable &= st.stable
-                    backlog += w * st.mean_queue
+                    if id(st) not in seen:
+                        seen.add(id(st))
+                        backlog += w * st.mean_queue
                     lag_num += w * lam * (1 - st.block) * st.mean_wait
                     thr += w * lam * (1 - st.block)
                     dropped += w * lam * st.block
@@ -372,9 +376,9 @@ def run_analytic(
         tot_w = sum(weights)
         for (_, s), w in zip(sols, weights, strict=True):
             n = max(1000, int(samples * w / tot_w))
-            lat, f = sample_requests(plan, s, traffic, n, seed)
+            lat, _ = sample_requests(plan, s, traffic, n, seed)
             lats.append(lat)
-            fails += f * w / tot_w
+            fails += failure_probability(plan, s.acc) * w / tot_w  # exact, not sampled
         lat = np.concatenate(lats)
         metrics["error_rate"] = fails
         metrics["throughput_rps"] = lam * (1.0 - fails)

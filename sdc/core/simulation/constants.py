@@ -9,7 +9,7 @@ from __future__ import annotations
 # Bump rules: MAJOR when the document or result format changes incompatibly, MINOR when a
 # default or a model rule changes results of existing designs, PATCH for fixes that do not
 # change any result of a valid design beyond sampling noise.
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"
 
 DESIGN_FORMAT = "sdc-design/1"
 RESULT_FORMAT = "sdc-result/1"

@@ -209,7 +209,7 @@ def _components(design, plan, sched, comp_stats, queue_stats, D) -> list[dict]:
         arr_rps = st["arrivals"] / dur_s
         n_soj = st["soj_n"]
         row["arrival_rps"] = arr_rps
-        row["throughput_rps"] = st["ok"] / dur_s
+        row["throughput_rps"] = st["served_in_window"] / dur_s
         row["utilization"] = st["busy_ms"] / (st["servers_total"] * D)
         row["mean_sojourn_ms"] = st["soj_mean"] if n_soj >= MIN_SAMPLES["mean_ms"] else None
         if n_soj >= MIN_SAMPLES["p95_ms"]:
@@ -236,12 +236,16 @@ def _components(design, plan, sched, comp_stats, queue_stats, D) -> list[dict]:
             row["consumer_lag_p95_ms"] = _q(lag, 0.95) if len(lag) >= 200 else None
             row["dropped"] = qs["dropped"] if qs else 0
             row["dropped_rps"] = (qs["dropped"] if qs else 0) / dur_s
-            backlog = 0.0
-            for v in plan.visits_of.get(c.index, []):
-                for k in plan.visits[v].children:
-                    cs = comp_stats.get(plan.visits[k].comp)
-                    if cs:
-                        backlog += cs["queue_area"] / D
+            # waiting messages of each consumer component, counted once however many
+            # request classes (visits) reach it through this queue
+            consumers = {
+                plan.visits[k].comp
+                for v in plan.visits_of.get(c.index, [])
+                for k in plan.visits[v].children
+            }
+            backlog = sum(
+                comp_stats[kc]["queue_area"] / D for kc in sorted(consumers) if kc in comp_stats
+            )
             row["backlog_mean"] = backlog
         out.append(row)
     return out

@@ -40,7 +40,10 @@ class Visit:
     parent: int
     sync: bool
     hop_ms: np.ndarray  # one-way latency + transfer into this visit, by origin region (4,)
-    cum_ms: np.ndarray  # sum of hop_ms from the client to here (the return path costs the same)
+    # network of the response's way back from here to the client: the sum of hop_ms from the
+    # client, except after a cache-aside miss (the store answers the caller directly, so the
+    # caller -> cache -> caller detour is not paid again on the way back)
+    cum_ms: np.ndarray
     hit: bool = False  # reads answered here with the component's hit ratio
     choose: bool = False  # children are alternatives (router)
     weight: float = 1.0  # weight as an alternative of its parent
@@ -130,12 +133,15 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
                 )
         return h + extra
 
-    def new_visit(ci, op, cls, parent, sync, hop_ms, weight=1.0, qroot=-1) -> int:
+    def new_visit(ci, op, cls, parent, sync, hop_ms, weight=1.0, qroot=-1, back=None) -> int:
         nonlocal too_big
         if len(visits) >= limit:
             too_big = True
             return -1
-        cum = hop_ms.copy() if parent < 0 else visits[parent].cum_ms + hop_ms
+        if back is not None:
+            cum = back
+        else:
+            cum = hop_ms.copy() if parent < 0 else visits[parent].cum_ms + hop_ms
         v = Visit(
             len(visits), ci, op, cls, parent, sync, hop_ms, cum, weight=weight, queue_root=qroot
         )
@@ -162,16 +168,19 @@ def build_plan(design: Design, read_ratio: float = 0.5, payload_kb: float = 4.0)
             qroot = vi
         if stores_on_miss is not None:  # cache-aside lookup: misses go to the caller's stores
             v.hit = True
+            caller = visits[v.parent]
             for e, t in stores_on_miss:
-                extra = hop_latency_ms(c, from_comp)
+                extra = hop_latency_ms(c, from_comp)  # the miss travels back to the caller
+                direct = hop(from_comp, t)
                 ci = new_visit(
                     index[t.id],
                     v.op,
                     v.cls,
                     vi,
                     v.sync and e.mode == "sync",
-                    hop(from_comp, t, extra),
+                    direct + extra,
                     qroot=qroot,
+                    back=caller.cum_ms + direct,
                 )
                 expand(ci, path)
             return
