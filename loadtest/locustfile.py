@@ -48,6 +48,7 @@ from loadtest.names import (  # noqa: E402
     COMPONENT_JSON,
     DASHBOARD,
     EXPORT,
+    FLOOR,
     GRADE,
     GRADE_STATUS,
     HELLO,
@@ -311,6 +312,15 @@ class SdcUser(FastHttpUser):
 
 
 # --- one endpoint family each, no think time (throughput and p99 at 16 connections) --------
+
+
+class FloorUser(SdcUser):
+    """The app's floor: the cheapest signed-in route through every hook (session, CSRF,
+    limits, Talisman, telemetry), so no page can be faster than this phase."""
+
+    @task
+    def healthz(self):
+        self.client.get("/healthz", name=FLOOR, headers=self.headers())
 
 
 class DashboardUser(SdcUser):

@@ -2,6 +2,7 @@
 locust monkey-patches the process with gevent)."""
 
 HELLO = "GET hello"
+FLOOR = "GET /healthz (signed in)"
 LOGIN_FORM = "GET /auth/login"
 LOGIN = "POST /auth/login"
 DASHBOARD = "GET /dashboard"

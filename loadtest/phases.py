@@ -54,6 +54,7 @@ def _rps(phase: dict, names_: tuple[str, ...] | None = None) -> float:
 def standard(ctx: Context) -> None:
     a, r = ctx.args, ctx.results["phases"]
     r["hello"] = ctx.locust("hello", "hello", ["HelloUser"], a.phase_s)
+    r["floor"] = ctx.locust("floor", "app", ["FloorUser"], a.phase_s)
     r["dashboard"] = ctx.locust("dashboard", "app", ["DashboardUser"], a.phase_s)
     r["workspace"] = ctx.locust("workspace", "app", ["WorkspaceUser"], a.phase_s)
     r["autosave"] = ctx.locust("autosave", "app", ["AutosaveUser"], a.phase_s)
