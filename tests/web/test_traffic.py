@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sdc.core import traffic_profile
+from sdc.core.simulation import validate_traffic
 from sdc.extensions import db
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import HtmxClient, csrf_token
 from tests.web._versions import count_queries, ids, new_revision, start, stored
 
 FORM = {
@@ -186,3 +189,36 @@ def test_load_curve_shapes():
         {"baseline_rps": 10, "peak_multiplier": 2, "burstiness": "spiky", "duration_s": 60}
     )
     assert max(r for _t, r in spiky) == 50.0 and spiky[-1][0] == 60.0
+
+
+TRAFFIC_VALUE = st.one_of(
+    st.integers(-10, 200_000).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.text(max_size=12),
+    st.sampled_from(["", "0", "100", "50", "1e400", "spiky", "extreme", "steady"]),
+)
+TRAFFIC_FIELD = st.sampled_from([*FORM, "region-apac", "region-us-west", "burstiness"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edits=st.lists(st.dictionaries(TRAFFIC_FIELD, TRAFFIC_VALUE, max_size=4), max_size=6))
+def test_random_traffic_edits_leave_valid_or_unchanged_profile(app, logged_in, edits):
+    """Any sequence of form edits over the HTTP layer: never a 500; each answer either saves
+    a profile that validates or leaves the stored profile and revision as they were."""
+    url = start(logged_in)
+    hx = HtmxClient(logged_in, url)
+    for changes in edits:
+        before = stored(app, url)
+        resp = hx.patch(url + "/traffic", data={"revision": before.revision, **FORM, **changes})
+        assert resp.status_code in (200, 422), (changes, resp.status_code)
+        after = stored(app, url)
+        if resp.status_code == 200:
+            assert validate_traffic(after.traffic) == [], (changes, after.traffic)
+            assert after.revision in (before.revision, before.revision + 1)
+        else:
+            assert after.traffic == before.traffic and after.revision == before.revision
+            assert "Not saved" in resp.get_data(as_text=True)
