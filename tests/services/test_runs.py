@@ -153,6 +153,35 @@ def test_per_user_concurrency_limit(app, owner, monkeypatch):
     assert "limit is 3" in info.value.message
 
 
+def test_per_user_per_minute_limit(app, owner, monkeypatch):
+    import dataclasses
+
+    version = make_version(owner)
+    monkeypatch.setattr(runs, "_send", lambda run_id: None)
+    settings = app.config["SDC_SETTINGS"]
+    monkeypatch.setitem(
+        app.config,
+        "SDC_SETTINGS",
+        dataclasses.replace(settings, runs_per_minute=2, runs_concurrent=100),
+    )
+    first, _ = runs.start_run(owner, version.id, engine="analytic", seed=1)
+    runs.start_run(owner, version.id, engine="analytic", seed=2)
+    # Finished runs still count: the limit is on starts per minute, not on runs in flight.
+    db.session.execute(
+        update(SimulationRun).where(SimulationRun.id == first.id).values(status="completed")
+    )
+    db.session.commit()
+    with pytest.raises(RateLimited) as info:
+        runs.start_run(owner, version.id, engine="analytic", seed=3)
+    assert "in the last minute (the limit is 2)" in info.value.message
+    assert db.session.query(SimulationRun).count() == 2
+    # A minute later the older starts no longer count.
+    db.session.execute(update(SimulationRun).values(created_at=utcnow() - timedelta(seconds=61)))
+    db.session.commit()
+    run, created = runs.start_run(owner, version.id, engine="analytic", seed=3)
+    assert created and run.status == "pending"
+
+
 def test_queue_down_keeps_run_pending_then_reaper_enqueues(app, owner, monkeypatch):
     version = make_version(owner)
 

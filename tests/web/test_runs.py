@@ -167,6 +167,58 @@ def test_queue_down_says_run_will_start_later(hx, version, monkeypatch):
     assert 'hx-trigger="every 1s"' in body
 
 
+def test_redis_refusing_connections_leaves_the_run_queued_and_pages_working(
+    app, hx, logged_in, version, monkeypatch, tmp_path
+):
+    """A real Redis client against a port nobody listens on: the web says queued, every page
+    still answers, and once the queue is back the reaper enqueues the run and it completes."""
+    import tasks
+    from sdc.settings import load_settings
+    from tests.conftest import TEST_SECRET
+
+    dead = tasks.make_huey(
+        load_settings(
+            {
+                "SDC_ENV": "test",
+                "SECRET_KEY": TEST_SECRET,
+                "SDC_INSTANCE_DIR": str(tmp_path),
+                "REDIS_URL": "redis://127.0.0.1:1/0",
+            }
+        )
+    )
+    dead._registry = tasks.huey._registry
+
+    def send(run_id: str) -> None:
+        from tasks.simulation import run_simulation
+
+        dead.enqueue(run_simulation.s(run_id))
+
+    original = run_service._send
+    monkeypatch.setattr(run_service, "_send", send)
+    resp = hx.post(create_url(version))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "Queued, will start when the queue is back." in body
+    run_url = RUN_URL.search(body).group(0)
+    for url in (
+        workspace_url(version),
+        run_url,
+        "/dashboard",
+        f"/projects/{version['project_id']}",
+    ):
+        assert logged_in.get(url).status_code == 200, url
+    data = logged_in.get(run_url, headers={"Accept": "application/json"}).get_json()
+    assert data["status"] == "pending" and data["queued"] is False
+    # Still pending on the next reaper pass while the queue is down: nothing lost, nothing failed.
+    with app.app_context():
+        assert run_service.reap_stuck_runs()["queue_down"] == 1
+    monkeypatch.setattr(run_service, "_send", original)  # the queue is back
+    with app.app_context():
+        assert run_service.reap_stuck_runs()["requeued"] == 1
+    data = logged_in.get(run_url, headers={"Accept": "application/json"}).get_json()
+    assert data["status"] == "completed" and data["result"]["format"] == "sdc-result/1"
+
+
 def test_double_click_starts_one_run(app, hx, logged_in, version, monkeypatch):
     hold_runs(monkeypatch)
     first = hx.post(create_url(version)).get_data(as_text=True)
