@@ -11,9 +11,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+STARTUP_POLL_S = 0.2  # how often the first beat checks that the worker threads are up
 
 
 class Heartbeat(threading.Thread):
@@ -58,6 +60,13 @@ class Heartbeat(threading.Thread):
                 db.session.remove()
 
     def run(self) -> None:
+        # The consumer starts its worker threads just after this thread, so a first beat at
+        # once would find them not yet alive, skip, and leave the status page saying "no
+        # consumer" for a whole interval: wait (up to one interval) for them to come up.
+        deadline = time.monotonic() + self.interval_s
+        while not self.healthy() and time.monotonic() < deadline:
+            if self._stop_event.wait(STARTUP_POLL_S):
+                return
         self.beat()
         while not self._stop_event.wait(self.interval_s):
             self.beat()

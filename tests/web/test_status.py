@@ -268,3 +268,30 @@ def test_real_worker_heartbeat_then_clean_stop(app, client, migrated, tmp_path):
         proc.wait(timeout=20)
     workers = client.get("/status", headers=JSON).get_json()["checks"]["workers"]
     assert workers["live"] == 0 and workers["workers"][0]["state"] == "stopped"
+
+
+def test_first_beat_waits_for_the_consumer_threads_instead_of_skipping(app, monkeypatch, caplog):
+    """At start-up the heartbeat thread runs before the consumer's worker threads: it must
+    beat as soon as they are up, not skip and leave the status page empty for an interval."""
+    import threading
+
+    from tasks.heartbeat import Heartbeat
+
+    beaten = threading.Event()
+    monkeypatch.setattr(status, "beat", lambda *args, **kw: beaten.set())
+    checks = []
+
+    def healthy() -> bool:  # the consumer's threads come up on the third look
+        checks.append(1)
+        return len(checks) >= 3
+
+    heartbeat = Heartbeat(app, backend="SqliteHuey", workers=1, interval_s=3600, healthy=healthy)
+    heartbeat.start()
+    try:
+        # With a one-hour interval, a skipped first beat would mean no beat for an hour.
+        assert beaten.wait(timeout=30)
+    finally:
+        heartbeat._stop_event.set()
+        heartbeat.join(timeout=5)
+    assert len(checks) >= 3
+    assert "heartbeat skipped" not in caplog.text
