@@ -190,3 +190,88 @@ def test_active_tokens_are_capped_and_revoking_frees_a_slot(app, logged_in, user
         token_id = db.session.scalar(select(ApiToken.id).limit(1))
     assert _post(logged_in, f"/settings/tokens/{token_id}/revoke", {}).status_code == 303
     assert _post(logged_in, "/settings/tokens", {"name": "now fine"}).status_code == 201
+
+
+def _rows_owned_by(user_id) -> dict[str, set]:
+    """Every row reachable from the user's row through ON DELETE CASCADE foreign keys (what the
+    account owns, however deep: projects, their versions, runs, comments, links, ...), as
+    ``{table: {primary key, ...}}``, found by walking the schema rather than a list of models."""
+    tables = db.metadata.tables
+    owned: dict[str, set] = {"users": {user_id}}
+    changed = True
+    while changed:
+        changed = False
+        for table in tables.values():
+            pk = list(table.primary_key.columns)
+            for fk in table.foreign_keys:
+                parent = fk.column.table.name
+                if fk.ondelete != "CASCADE" or not owned.get(parent):
+                    continue
+                parent_ids = owned[parent]
+                rows = db.session.execute(
+                    select(*pk, fk.parent).where(fk.parent.in_(list(parent_ids)))
+                ).all()
+                keys = {tuple(r[: len(pk)]) if len(pk) > 1 else r[0] for r in rows}
+                before = len(owned.setdefault(table.name, set()))
+                owned[table.name] |= keys
+                changed |= len(owned[table.name]) != before
+    return owned
+
+
+def _still_there(table_name: str, keys: set) -> int:
+    table = db.metadata.tables[table_name]
+    pk = list(table.primary_key.columns)
+    found = 0
+    for key in keys:
+        values = key if isinstance(key, tuple) else (key,)
+        clause = [col == value for col, value in zip(pk, values, strict=True)]
+        found += db.session.scalar(select(func.count()).select_from(table).where(*clause))
+    return found
+
+
+def test_delete_account_removes_every_row_it_owns_and_nothing_else(app, logged_in, user):
+    """A busy account: a project with runs, grades, a share link, an export record, comments,
+    an editor and a pending invite; membership and a comment in someone else's project; tokens
+    and notifications. After deletion none of what it owned is left; the other owner's project
+    is whole, and the comment it left there remains without an author."""
+    from sdc.services import comments, members, notifications, reports, share_links
+
+    with app.app_context():
+        me = db.session.get(User, user.id)
+        other = factories.make_user("other@example.com")
+        version = factories.make_runnable_version(me)
+        factories.make_run(me, version, engine="analytic")
+        factories.make_token(me)
+        share_links.create_link(me, version.project_id)
+        reports.record_export(me, version, "report.pdf", b"%PDF-1.4 test")
+        comments.add_comment(me, version.project_id, version.id, "Cache in front of the db?")
+        _inv, token = members.create_invite(me, version.project_id, "other@example.com", "editor")
+        members.accept_invite(other, token)
+        members.create_invite(me, version.project_id, "third@example.com", "viewer")
+        theirs = factories.make_runnable_version(other)
+        _inv, token = members.create_invite(other, theirs.project_id, "user@example.com", "editor")
+        members.accept_invite(me, token)
+        their_comment = comments.add_comment(me, theirs.project_id, theirs.id, "Looks good")
+        notifications.notify(me.id, "test", {"text": "hello"})
+        owned = _rows_owned_by(me.id)
+        counts = {name: len(keys) for name, keys in owned.items() if keys}
+        their_project, their_comment_id = theirs.project_id, their_comment.id
+        db.session.remove()
+    # The world really is busy (so the check below is not vacuous).
+    for table in ("projects", "versions", "simulation_runs", "api_tokens", "share_links"):
+        assert counts.get(table, 0) >= 1, (table, counts)
+    assert counts.get("comments", 0) >= 1 and counts.get("project_members", 0) >= 2, counts
+
+    resp = _post(logged_in, "/settings/delete", {"confirm_email": "user@example.com"})
+    assert resp.status_code == 303
+
+    with app.app_context():
+        left = {name: _still_there(name, keys) for name, keys in owned.items()}
+        assert not any(left.values()), {k: v for k, v in left.items() if v}
+        assert db.session.get(Project, their_project) is not None
+        from sdc.models import Comment
+
+        kept = db.session.get(Comment, their_comment_id)
+        assert kept is not None and kept.author_id is None
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "account.deleted"))
+        assert row is not None and row.detail["email"] == "user@example.com"
