@@ -84,7 +84,8 @@ def _architecture(ctx):
     crit = [
         Criterion("structural-requirements", 0.5, share, False, ev),
         Criterion("requests-complete", 0.3, linear(done, 0.999, 0.9), True, ["sim-floor"]),
-        Criterion("path-hygiene", 0.2, 1.0 - 0.25 * len(hygiene), False, hy_ev),
+        # hygiene of a design that completes nothing is no achievement: scaled by `done`
+        Criterion("path-hygiene", 0.2, (1.0 - 0.25 * len(hygiene)) * done, False, hy_ev),
     ]
     passed = [r["id"] for r in reqs if r["passed"]]
     why = (
@@ -202,6 +203,9 @@ def _reliability(ctx):
     worst = min(rows, key=lambda r: (scores[r["id"]], r["id"])) if rows else None
     az = sum(scores[i] for i in azs) / len(azs) if azs else 0.0
     spofs = ctx.spofs
+    # no single point of failure only counts for a design that serves requests at all
+    floor_err = ctx.meas["floor"]["error_rate"]
+    done = 1.0 - floor_err if floor_err is not None else 0.0
     crit = [
         Criterion("sweep-mean", 0.3, mean, True, [r["id"] for r in rows]),
         Criterion(
@@ -215,7 +219,7 @@ def _reliability(ctx):
         Criterion(
             "no-spof",
             0.2,
-            1.0 - len(spofs) / 3.0,
+            max(0.0, 1.0 - len(spofs) / 3.0) * done,
             False,
             [f"spof-{c}" for c in spofs] or ["spof-none"],
         ),

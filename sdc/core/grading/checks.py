@@ -79,11 +79,12 @@ def _reach(op: int):
         eid = ev.add(
             f"path-{word}-reach-{t}",
             "path",
-            f"{pct(share)} of {word} reach a {t}" + (f" ({', '.join(on)})" if on else ""),
+            f"{pct(share)} of {word} reach {_article(t)} {t}"
+            + (f" ({', '.join(on)})" if on else ""),
             share=share,
             components=on,
         )
-        return share >= REQUIRED_SHARE, f"{pct(share)} of {word} reach a {t}", [eid]
+        return share >= REQUIRED_SHARE, f"{pct(share)} of {word} reach {_article(t)} {t}", [eid]
 
     return check_fn
 
@@ -164,8 +165,23 @@ def multi_az(check, slos, peak, paths, meas, facts, ev, doc):
     )
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def serves_nothing(meas) -> bool:
+    """True when not one request completes at a trickle (1% of peak)."""
+    err = meas["floor"]["error_rate"]
+    return err is None or err >= 1.0
+
+
 def no_spof(check, slos, peak, paths, meas, facts, ev, doc):
+    """Passes when no component's loss cuts a request path - and requests do complete: a
+    design that serves nothing (no path past the client) has no redundancy to credit."""
     spofs = single_points_of_failure(doc)
+    if not spofs and serves_nothing(meas):
+        ids = [ev.add("spof-none", "path", "no request completes, so no path can be redundant")]
+        return False, "no request completes even at a trickle: nothing to be redundant", ids
     ids = [spof_evidence(ev, paths, c) for c in spofs] or [
         ev.add("spof-none", "path", "no single point of failure on any request path")
     ]

@@ -7,17 +7,13 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from sdc.core.catalog import load_catalog
 from sdc.core.grading import grade
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "docs" / "examples" / "grading"
-SCENARIOS = (
-    "url-shortener",
-    "twitter-feed",
-    "realtime-chat",
-    "video-upload-processing",
-    "ride-matching",
-)
+# Every scenario of the catalog has strong / middling / weak reference designs.
+SCENARIOS = tuple(sorted(s.slug for s in load_catalog()))
 LEVELS = ("strong", "middling", "weak")
 
 

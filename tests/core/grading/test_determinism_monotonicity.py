@@ -93,3 +93,21 @@ def test_notes_substance_is_rewarded():
     with_notes = graded("url-shortener", "strong")["overall_score"]
     doc.pop("notes")
     assert grade(doc, "url-shortener")["overall_score"] < with_notes - 20
+
+
+@pytest.mark.parametrize("slug", ["pastebin", "twitter-feed"])
+def test_a_design_that_serves_nothing_earns_nothing(slug):
+    """A lone client, or one wired to nothing but unwired boxes, completes no request: no
+    credit for 'no single point of failure' or tidy wiring (the starter design scored 6)."""
+    lone = {"format": "sdc-design/1", "components": [{"id": "users", "type": "client"}]}
+    boxes = copy.deepcopy(lone)
+    boxes["components"] += [
+        {"id": "lb", "type": "load-balancer", "replicas": 3, "azs": ["a", "b", "c"]},
+        {"id": "db", "type": "database", "replicas": 3, "azs": ["a", "b", "c"]},
+    ]
+    for doc in (lone, boxes):
+        r = grade(doc, slug)
+        assert r["overall_score"] == 0.0, [(c["key"], c["score"]) for c in r["categories"]]
+        spof = next(q for q in r["requirements"] if q["check"] == "no-spof")
+        assert not spof["passed"] and "nothing to be redundant" in spof["detail"]
+        assert not r["strengths"]

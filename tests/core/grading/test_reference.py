@@ -10,7 +10,7 @@ import pytest
 from sdc.core.grading import CATEGORIES, RUBRIC_VERSION
 from sdc.core.simulation import ENGINE_VERSION
 
-from .helpers import LEVELS, SCENARIOS, graded
+from .helpers import EXAMPLES, LEVELS, SCENARIOS, graded
 
 KEYS = [
     "requirements-estimation",
@@ -21,6 +21,14 @@ KEYS = [
     "bottleneck-identification",
     "trade-off-reasoning",
 ]
+
+
+def test_every_catalog_scenario_has_three_reference_designs():
+    assert len(SCENARIOS) >= 10
+    for slug in SCENARIOS:
+        assert {p.name for p in (EXAMPLES / slug).glob("*.json")} == {
+            f"{lvl}.json" for lvl in LEVELS
+        }, slug
 
 
 @pytest.mark.parametrize("slug", SCENARIOS)
