@@ -106,6 +106,8 @@ def execute_grade(grade_id: uuid.UUID) -> str:
     if attempt is None:
         return "skipped"
     row = db.session.get(GradeReport, grade_id)
+    if not jobs.starter_may(GradeReport, grade_id, attempt, row, "grade"):
+        return "failed"
     snapshot = row.input_snapshot
     db.session.commit()
     progress = jobs.progress_reporter(GradeReport, grade_id, attempt)

@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select, update
 
 from sdc.extensions import db
 from sdc.models import utcnow
-from sdc.services import telemetry
+from sdc.services import policy, telemetry
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,27 @@ def finish(model, job_id, attempt: int, **values) -> bool:
     ).rowcount
     db.session.commit()
     return bool(done)
+
+
+def starter_may(model, job_id, attempt: int, row, action: str) -> bool:
+    """The policy, asked again when the job's turn comes: may the user who queued ``row`` still
+    do ``action`` (``run``, ``grade``) to its project? A member removed, or made a viewer,
+    while the job waited gets nothing run in their name: the job is finished as failed with
+    the reason, and False is returned. ``row`` needs ``user`` and ``version.project``."""
+    if policy.can(row.user, action, row.version.project):
+        return True
+    verb = {"run": "start runs", "grade": "start grades"}.get(action, action)
+    finish(
+        model,
+        job_id,
+        attempt,
+        status="failed",
+        error=(
+            f"Not started: {row.user.email} may no longer {verb} in this project "
+            "(their access changed after the job was queued)."
+        )[:ERROR_MAX],
+    )
+    return False
 
 
 def progress_reporter(

@@ -196,7 +196,7 @@ def accept_invite(user: User, token: str) -> ProjectMember:
     if reason := refusal(invite, user):
         raise InviteRefused(reason)
     project = invite.project
-    if project.owner_id == user.id:
+    if policy.is_owner(user, project):
         raise InviteRefused("You own this project already.")
     now = utcnow()
     claimed = db.session.execute(
@@ -292,10 +292,9 @@ def remove_member(user: User, project_id: uuid.UUID, member_user_id: uuid.UUID) 
 
 
 def leave(user: User, project_id: uuid.UUID) -> None:
-    """A member leaves the project (the owner cannot: there is always one owner)."""
-    project = get_project_for(user, project_id)
-    if project.owner_id == user.id:
-        raise ServiceError("You own this project, so you cannot leave it.")
+    """A member leaves the project. The owner cannot (policy: Forbidden, 403): a project
+    always has its one owner."""
+    project = get_project_for(user, project_id, "leave")
     member = _member(project, user.id)
     detail = {"user_id": str(user.id), "email": user.email, "role": member.role}
     _end_membership(project, member)

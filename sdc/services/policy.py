@@ -14,6 +14,7 @@ Roles: the project's ``owner``; members added by invite as ``editor`` or ``viewe
 | manage_members      |        |        |   x   |
 | manage_share_links  |        |        |   x   |
 | delete              |        |        |   x   |
+| leave               |   x    |   x    |       |
 
 ``read`` covers every page of the project, including the compare and report pages; the
 ``compare`` and ``report`` actions are the ones that create something (comparison runs, PDF
@@ -55,13 +56,15 @@ ACTIONS = (
     "manage_members",
     "manage_share_links",
     "delete",
+    "leave",
 )
-_VIEWER = frozenset({"read", "comment"})
+_VIEWER = frozenset({"read", "comment", "leave"})
 _EDITOR = _VIEWER | {"edit", "run", "grade", "compare", "report"}
 ALLOWED: dict[str, frozenset[str]] = {
     VIEWER: _VIEWER,
     EDITOR: frozenset(_EDITOR),
-    OWNER: frozenset(ACTIONS),
+    # The owner may do everything but leave: a project always has its one owner.
+    OWNER: frozenset(ACTIONS) - {"leave"},
 }
 
 ROLE_LABELS = {OWNER: "Owner", EDITOR: "Editor", VIEWER: "Viewer"}
@@ -75,7 +78,11 @@ _VERBS = {
     "manage_members": "manage members",
     "manage_share_links": "manage share links",
     "delete": "delete this project",
+    "leave": "leave it (a project always keeps its owner)",
 }
+
+
+_ARTICLE = {EDITOR: "an", VIEWER: "a"}
 
 
 class Forbidden(ServiceError):
@@ -119,6 +126,12 @@ def role_of(user, project: Project) -> str | None:
     )
 
 
+def is_owner(user, project: Project) -> bool:
+    """Whether ``user`` owns ``project`` (for facts about ownership, not permissions: an
+    invite the owner cannot accept, the owner row of the members list)."""
+    return role_of(user, project) == OWNER
+
+
 def allows(role: str | None, action: str) -> bool:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; use one of {ACTIONS}")
@@ -137,7 +150,8 @@ def require(user, action: str, project: Project, what: str = "project") -> str:
     if role is None:
         raise NotFound(f"No such {what}.")
     if not allows(role, action):
+        who = "the owner" if role == OWNER else f"{_ARTICLE[role]} {role}"
         raise Forbidden(
-            f"You are a {role} of this project: a {role} cannot {_VERBS.get(action, action)}."
+            f"You are {who} of this project: {who} cannot {_VERBS.get(action, action)}."
         )
     return role

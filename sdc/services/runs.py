@@ -158,6 +158,8 @@ def execute_run(run_id: uuid.UUID) -> str:
     if attempt is None:
         return "skipped"
     run = db.session.get(SimulationRun, run_id)
+    if not jobs.starter_may(SimulationRun, run_id, attempt, run, "run"):
+        return "failed"
     snapshot, engine, seed, failures = (
         run.input_snapshot,
         run.engine,

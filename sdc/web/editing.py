@@ -37,12 +37,14 @@ def conflict_response(exc: StaleRevision, page_url: str, full_page):
                 "title": "Changed elsewhere",
                 "message": exc.message,
                 "current_revision": exc.current,
+                "changed_by": exc.changed_by,
             }
         ), 409
     fields = [(k, v) for k, values in request.form.lists() if k not in _NOT_ECHOED for v in values]
     fields += [(k, v) for k, values in request.args.lists() if k not in _NOT_ECHOED for v in values]
     context = dict(
         message=exc.message,
+        changed_by=exc.changed_by,
         current_revision=exc.current,
         action=request.path,
         method=request.method,

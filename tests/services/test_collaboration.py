@@ -42,17 +42,18 @@ def _actions() -> list[str]:
 
 
 def test_policy_table_is_the_documented_one():
-    assert policy.ALLOWED["viewer"] == {"read", "comment"}
+    assert policy.ALLOWED["viewer"] == {"read", "comment", "leave"}
     assert policy.ALLOWED["editor"] == {
         "read",
         "comment",
+        "leave",
         "edit",
         "run",
         "grade",
         "compare",
         "report",
     }
-    assert policy.ALLOWED["owner"] == set(policy.ACTIONS)
+    assert policy.ALLOWED["owner"] == set(policy.ACTIONS) - {"leave"}
     with pytest.raises(ValueError):
         policy.allows("owner", "fly")
 
@@ -173,8 +174,12 @@ def test_role_change_removal_and_leave_end_access_at_once(team):
     members.leave(viewer, p.id)
     with pytest.raises(NotFound):
         get_version_for(viewer, p.id, v.id)
-    with pytest.raises(ServiceError):
+    with pytest.raises(policy.Forbidden) as exc:
         members.leave(owner, p.id)
+    assert exc.value.message == (
+        "You are the owner of this project: the owner cannot leave it "
+        "(a project always keeps its owner)."
+    )
     actions = _actions()
     for name in (audit.MEMBER_ROLE_CHANGED, audit.MEMBER_REMOVED, audit.MEMBER_LEFT):
         assert name in actions
@@ -291,3 +296,45 @@ def test_shared_projects_stay_out_of_my_own_trend_and_recent_list(team):
     assert len(progress.grade_history(team["owner"])) == 1
     assert progress.grade_history(team["editor"]) == []
     assert recent_projects(team["editor"]) == []
+
+
+def test_jobs_ask_the_policy_again_when_they_run(app):
+    """A run or grade queued by an editor who is removed (or made a viewer) before a worker
+    takes it is not executed in their name; the owner's queued job still runs."""
+    with app.app_context():
+        _jobs_ask_the_policy_again()
+
+
+def _jobs_ask_the_policy_again():
+    import tasks
+    from sdc.models import GradeReport, SimulationRun
+    from sdc.services import grades, runs
+
+    owner = factories.make_user("owner@example.com")
+    editor = factories.make_user("ed@example.com")
+    demoted = factories.make_user("de@example.com")
+    version = factories.make_runnable_version(owner)
+    p = version.project
+    for user in (editor, demoted):
+        _invite, token = members.create_invite(owner, p.id, user.email, "editor")
+        members.accept_invite(user, token)
+    tasks.huey.immediate = False  # queued, not run: a worker takes them below
+    try:
+        run, _ = runs.start_run(editor, version.id, engine="analytic")
+        grade, _ = grades.start_grade(demoted, version.id)
+        own, _ = runs.start_run(owner, version.id, engine="des")
+    finally:
+        tasks.huey.immediate = True
+    run_id, grade_id, own_id = run.id, grade.id, own.id
+    members.remove_member(owner, p.id, editor.id)
+    members.change_role(owner, p.id, demoted.id, "viewer")
+
+    assert runs.execute_run(run_id) == "failed"
+    assert grades.execute_grade(grade_id) == "failed"
+    assert runs.execute_run(own_id) == "completed"
+    refused_run = db.session.get(SimulationRun, run_id)
+    assert refused_run.status == "failed" and refused_run.result is None
+    assert refused_run.error.startswith("Not started: ed@example.com may no longer start runs")
+    refused_grade = db.session.get(GradeReport, grade_id)
+    assert refused_grade.status == "failed" and refused_grade.report is None
+    assert "de@example.com may no longer start grades" in refused_grade.error

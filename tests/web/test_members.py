@@ -128,7 +128,7 @@ def test_owner_changes_role_removes_and_member_leaves(app, client):
     assert resp.status_code == 200 and 'value="editor" selected' in resp.get_data(as_text=True)
     resp = hx.delete(f"/projects/{pid}/members/{ids['b@example.com']}")
     assert resp.status_code == 200 and "b@example.com" not in resp.get_data(as_text=True)
-    assert hx.post(f"/projects/{pid}/members/leave").status_code == 400  # the owner stays
+    assert hx.post(f"/projects/{pid}/members/leave").status_code == 403  # the owner stays
     member = app.test_client()
     AuthActions(member).login("a@example.com")
     token = csrf_token(member, f"/projects/{pid}/members")
@@ -152,3 +152,35 @@ def test_comment_counts_list_components_and_the_whole_design_together(app, clien
     assert resp.status_code == 200, panel[:500]
     assert 'id="comments-open-count">(2 open)' in panel
     assert 'data-component-id="users">' in panel and "Whole design: 1 open" in panel
+
+
+def test_conflict_names_the_member_who_changed_the_version(app, client):
+    """Two editors on one version: the stale save is refused (409), the fragment names who
+    saved first and offers reload; the first save is kept and the second is kept in the form."""
+    owner_id, pid, vid = _setup(app)
+    with app.app_context():
+        from sdc.models import User, Version
+
+        owner = db.session.get(User, owner_id)
+        editor = factories.make_user("ed@example.com")
+        _i, token = members.create_invite(owner, pid, editor.email, "editor")
+        members.accept_invite(editor, token)
+        rev = db.session.get(Version, vid).revision
+    AuthActions(client).login("owner@example.com")
+    mine = HtmxClient(client)
+    other = app.test_client()
+    AuthActions(other).login("ed@example.com")
+    theirs = HtmxClient(other)
+    url = f"/projects/{pid}/versions/{vid}/notes"
+    assert theirs.patch(url, data={"notes": "editor first", "revision": rev}).status_code == 200
+    resp = mine.patch(url, data={"notes": "owner second", "revision": rev})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and resp.headers["HX-Retarget"] == "#conflict"
+    assert 'id="conflict-title">Changed by ed@example.com<' in body
+    assert 'id="conflict-reload"' in body and 'value="owner second"' in body
+    with app.app_context():
+        assert db.session.get(Version, vid).notes == "editor first"
+    data = mine.patch(
+        url, data={"notes": "owner second", "revision": rev}, headers={"Accept": "application/json"}
+    )
+    assert data.status_code == 409 and data.get_json()["error"]["changed_by"] == "ed@example.com"

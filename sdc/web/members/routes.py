@@ -17,12 +17,14 @@ from sdc.web.members import bp
 
 def _page(project, status: int = 200, errors: dict | None = None, **extra):
     role = policy.role_of(current_user, project)
+    can_manage = policy.allows(role, "manage_members")
     ctx = dict(
         project=project,
         role=role,
-        is_owner=role == policy.OWNER,
+        can_manage_members=can_manage,
+        can_leave=policy.allows(role, "leave"),
         members=member_service.members_of(project),
-        invites=member_service.invites_of(project) if role == policy.OWNER else [],
+        invites=member_service.invites_of(project) if can_manage else [],
         roles=policy.MEMBER_ROLES,
         role_labels=policy.ROLE_LABELS,
         errors=errors or {},

@@ -12,7 +12,7 @@ import uuid
 from flask import abort, g, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from sdc.services import NotFound
+from sdc.services import NotFound, policy
 from sdc.services import reports as report_service
 from sdc.services import share_links as link_service
 from sdc.web.access import requires
@@ -36,10 +36,10 @@ def _version_arg() -> uuid.UUID | None:
 
 
 def _links_context(project, *, new_token: str | None = None, error: str | None = None) -> dict:
-    is_owner = current_user.is_authenticated and project.owner_id == current_user.id
-    links = link_service.links_of(current_user, project.id) if is_owner else []
+    can_manage = policy.can(current_user, "manage_share_links", project)
+    links = link_service.links_of(current_user, project.id) if can_manage else []
     return {
-        "is_owner": is_owner,
+        "can_manage_links": can_manage,
         "links": links,
         "new_link_url": url_for("reports.shared", token=new_token, _external=True)
         if new_token
@@ -118,8 +118,8 @@ def pdf(project_id: uuid.UUID):
 def _links_response(project_id: uuid.UUID, status: int = 200, **kw):
     data = report_service.get_report_for(current_user, project_id, _version_arg())
     ctx = _links_context(data["project"], **kw)
-    if not ctx["is_owner"]:
-        abort(404)
+    if not ctx["can_manage_links"]:
+        policy.require(current_user, "manage_share_links", data["project"])
     if is_partial():
         return make_response(
             render_template(

@@ -66,6 +66,7 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
         }
 
     labels = {c["id"]: c.get("label") or c["id"] for c in design.get("components", [])}
+    role = policy.role_of(current_user, version.project)
     return dict(
         version=version,
         project=version.project,
@@ -78,7 +79,8 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
             link=link,
             badges=comment_service.open_counts(vid),
         ),
-        role=policy.role_of(current_user, version.project),
+        role=role,
+        can_edit=policy.allows(role, "edit"),
         validation=validation,
         warnings_by_component=_warnings_by_component(validation),
         history=version_service.history_depth(vid),
