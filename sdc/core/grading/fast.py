@@ -19,6 +19,7 @@ from sdc.core.simulation.analytic import (
     MC_SAMPLES,
     _count,
     _queue_extras,
+    read_rps,
     sample_requests,
     solve,
     unstable_on_path,
@@ -120,5 +121,7 @@ def _components(plan, sols) -> list[dict]:
             row["capacity_rps"] = arr / oq
         if c.type == "queue":
             _queue_extras(plan, sols, c, row)
+        if c.type == "database":
+            row["read_rps"] = read_rps(sols, ci)
         out.append(row)
     return out

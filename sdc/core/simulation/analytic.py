@@ -96,6 +96,11 @@ def solve(plan: Plan, lam_rps: float) -> Solved:
     return Solved(lam_rps, rate, acc, stations, comp_rates)
 
 
+def read_rps(sols: list[tuple[float, Solved]], ci: int) -> float:
+    """Reads per second arriving at component `ci`, mixed over the burst phases."""
+    return sum(w * s.comp_rates[ci][0] for w, s in sols)
+
+
 def _count(g: Group) -> int:
     return 1 if g.pooled else len(g.instances)
 
@@ -257,6 +262,8 @@ def component_metrics(plan: Plan, sols: list[tuple[float, Solved]], peak_rps: fl
             )
         if c.type == "queue":
             _queue_extras(plan, sols, c, row)
+        if c.type == "database":
+            row["read_rps"] = read_rps(sols, ci)
         out.append(row)
     return out
 

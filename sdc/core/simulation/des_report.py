@@ -157,7 +157,7 @@ def build_outputs(
         "error_rate": errs,
         "components": {
             c.id: {
-                "utilization": (st["sec_busy"] / (st["servers_total"] * SEC_MS)).tolist(),
+                "utilization": _util_series(c, st, sched, n_sec).tolist(),
                 "arrival_rps": st["sec_arrivals"].tolist(),
                 "error_rate": (st["sec_errors"] / np.maximum(st["sec_arrivals"], 1)).tolist(),
             }
@@ -229,6 +229,8 @@ def _components(design, plan, sched, comp_stats, queue_stats, D) -> list[dict]:
             "L": st["system_area"] / D,
             "lambda_W": st["ok"] / D * st["soj_mean"] if n_soj else 0.0,
         }
+        if c.type == "database":
+            row["read_rps"] = st["reads"] / dur_s
         qs = queue_stats.get(c.index)
         if c.type == "queue":
             lag = np.concatenate(qs["lag"]) if qs and qs["lag"] else np.zeros(0)
@@ -249,6 +251,29 @@ def _components(design, plan, sched, comp_stats, queue_stats, D) -> list[dict]:
             row["backlog_mean"] = backlog
         out.append(row)
     return out
+
+
+def _util_series(c, st, sched, n_sec) -> np.ndarray:
+    """Busy share per second of the servers in service (in the middle of that second: up,
+    and not yet known to be down by the routers, which send a recovered replica work again
+    only after the detection delay): one survivor of three replicas working flat out is
+    saturated, not "33% busy"."""
+    cap = np.full(n_sec, float(st["servers_total"]) * SEC_MS)
+    if c.index in sched.down:
+        n = c.instance_count
+        serving = []
+        for k in range(n_sec):
+            t = (k + 0.5) * SEC_MS
+            serving.append(
+                sum(
+                    1
+                    for j in range(n)
+                    if not sched.known_down_at(c.index, j, t)
+                    and not any(a <= t < b for a, b in sched.instance_intervals(c.index, j))
+                )
+            )
+        cap *= np.array(serving, dtype=float) / n
+    return np.divide(st["sec_busy"], cap, out=np.zeros(n_sec), where=cap > 0).clip(0.0, 1.0)
 
 
 def _crossings(values, test, n_sec, min_gap=3):

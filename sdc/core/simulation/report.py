@@ -98,27 +98,19 @@ def bottlenecks(design: Design, comps: list[dict], peak_rps: float) -> list[dict
                 "offered_utilization": u,
                 "severity": sev,
                 "reason": reason,
-                "suggestion": suggestion(design, c, u),
+                "suggestion": suggestion(design, c, u, m),
             }
         )
     out.sort(key=lambda b: (-b["offered_utilization"], b["component_id"]))
     return out
 
 
-def suggestion(design: Design, c, u: float) -> str:
+def suggestion(design: Design, c, u: float, row: dict | None = None) -> str:
     """A concrete change that brings the component to utilisation 0.7."""
     target = UTILISATION_TARGET
     parts = []
     if c.type == "database":
-        r = int(c.params.get("read_replicas", 0))
-        total = c.replicas + r
-        need = math.ceil(total * u / target)
-        if need > total:
-            parts.append(
-                f"add {need - total} read replica{'s' if need - total > 1 else ''} "
-                f"(reads spread over {need} copies reach utilisation {target})"
-                " if the load is mostly reads; otherwise shard or use a bigger tier"
-            )
+        parts.append(_database_fix(c, u, row or {}))
         upstream_cache = any(
             e.target == c.id and design.component(e.source).type == "cache" for e in design.edges
         )
@@ -145,3 +137,30 @@ def suggestion(design: Design, c, u: float) -> str:
     ):
         s += "; a cache would also cut its database calls"
     return s
+
+
+def _database_fix(c, u: float, row: dict) -> str:
+    """Read replicas that bring the hottest copy (a primary) to the target, if any can.
+
+    A primary serves writes / P + reads / n (P primaries, n = P + read replicas copies), so
+    with f the read share its utilisation scales as (1 - f) / P + f / n.
+    """
+    target = UTILISATION_TARGET
+    p = c.replicas
+    n = p + int(c.params.get("read_replicas", 0))
+    arr = row.get("arrival_rps") or 0.0
+    f = min(1.0, (row.get("read_rps") or 0.0) / arr) if arr > 0 else 0.0
+    per_unit = u / ((1 - f) / p + f / n)  # utilisation per unit of that load mix
+    writes_u = per_unit * (1 - f) / p
+    room = target / per_unit - (1 - f) / p  # what reads may add per primary
+    if f > 0 and room > 0:
+        need = max(n + 1, math.ceil(f / room - 1e-9))
+        add = need - n
+        return (
+            f"add {add} read replica{'s' if add > 1 else ''} (to {need - p}): reads spread "
+            f"over {need} copies bring the primary to utilisation {target}"
+        )
+    return (
+        f"writes alone keep each primary at utilisation {writes_u:.2f}: shard the writes "
+        "over more primaries or move to a larger tier"
+    )
