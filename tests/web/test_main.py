@@ -180,6 +180,32 @@ def test_seed_creates_a_public_read_only_demo_idempotently(app, client, runner):
     assert "<form" not in body and "hx-patch" not in body and "contenteditable" not in body
 
 
+def test_demo_run_and_grade_are_computed_from_the_demo_design(app, runner):
+    """The seeded demo is the simulator's and the grader's real output for the demo design:
+    recomputing from the stored snapshot with the stored seed gives the same numbers."""
+    from sdc.core.grading import grade
+    from sdc.core.simulation import simulate
+
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        run = db.session.scalar(select(SimulationRun))
+        graded = db.session.scalar(select(GradeReport))
+        version = run.version
+        design = run.input_snapshot["design"]
+        assert design["components"] == version.document()["components"]
+        assert {c["id"] for c in run.result["components"]} == {
+            c["id"] for c in design["components"]
+        }
+        again = simulate(design, engine=run.engine, seed=run.seed)
+        assert again["metrics"]["flow"] == run.result["metrics"]["flow"]
+        assert again["metrics"]["p95_ms"] == run.result["metrics"]["p95_ms"]
+        assert run.result["metrics"]["flow"]["arrived"] > 100_000  # every request simulated
+        snapshot = graded.input_snapshot
+        assert snapshot["design"]["components"] == design["components"]
+        regraded = grade(snapshot["design"], snapshot["scenario"], seed=0)
+        assert regraded["overall_score"] == graded.overall_score
+
+
 def test_demo_project_stays_private_in_the_workspace(app, client, runner, auth, user):
     runner.invoke(args=["seed"])
     with app.app_context():
