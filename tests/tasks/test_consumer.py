@@ -36,3 +36,40 @@ def test_redis_consumer_blocks_on_the_queue(tmp_path):
     assert huey.storage.blocking
     consumer = tasks.make_consumer(huey, workers=1)
     assert consumer.periodic and consumer.max_delay == 10.0
+
+
+def test_the_reaper_is_scheduled_every_minute_and_recovers_stranded_runs(app, monkeypatch):
+    """The consumer's periodic task (not only the service function) re-enqueues a run that never
+    reached the queue; in immediate mode the re-enqueued job then runs to completion."""
+    from datetime import datetime
+
+    from sdc.extensions import db
+    from sdc.models import SimulationRun, User
+    from sdc.services import runs
+    from tasks.simulation import reap_stuck_jobs
+    from tests import factories
+    from tests.services.test_runs import make_version
+
+    for minute in (0, 17, 59):
+        due = tasks.huey.read_periodic(datetime(2026, 12, 2, 9, minute))
+        assert reap_stuck_jobs.s().name in {t.name for t in due}
+
+    with app.app_context():
+        owner = db.session.get(User, factories.make_user().id)
+        version = make_version(owner)
+
+        def queue_down(run_id):
+            raise ConnectionError("Connection refused")
+
+        original = runs._send
+        monkeypatch.setattr(runs, "_send", queue_down)
+        run, _ = runs.start_run(owner, version.id, engine="analytic")
+        assert run.status == "pending" and run.enqueued_at is None
+        monkeypatch.setattr(runs, "_send", original)
+        run_id = run.id
+        db.session.commit()
+
+    counts = reap_stuck_jobs.call_local()
+    assert counts["runs"]["requeued"] == 1
+    with app.app_context():
+        assert db.session.get(SimulationRun, run_id).status == "completed"
