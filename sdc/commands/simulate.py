@@ -111,6 +111,31 @@ def summary(result: dict) -> str:
     return "\n".join(lines)
 
 
+class ProgressBar:
+    """A one-line text progress bar on `stream` (stderr), fed fractions 0..1 by the engine
+    (one step per component simulated). Never writes to stdout, so --json stays clean."""
+
+    WIDTH = 30
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.shown = -1  # nothing written until the engine reports (invalid input: no bar)
+
+    def update(self, frac: float) -> None:
+        pct = int(max(0.0, min(1.0, frac)) * 100)
+        if pct == self.shown:
+            return
+        self.shown = pct
+        full = pct * self.WIDTH // 100
+        self.stream.write(f"\rsimulating [{'#' * full}{' ' * (self.WIDTH - full)}] {pct:3d}%")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown >= 0:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 @click.command("simulate")
 @click.argument("design_file", metavar="DESIGN.json", type=click.Path(dir_okay=False))
 @click.option(
@@ -138,7 +163,15 @@ def summary(result: dict) -> str:
     help="Simulated seconds (des; default: the traffic's duration_s).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the sdc-result/1 JSON.")
-def simulate_command(design_file, traffic_file, engine, seed, failures, duration_s, as_json):
+@click.option(
+    "--progress/--no-progress",
+    "progress_flag",
+    default=None,
+    help="Progress bar on stderr for des runs (default: when stderr is a terminal).",
+)
+def simulate_command(
+    design_file, traffic_file, engine, seed, failures, duration_s, as_json, progress_flag
+):
     """Simulate DESIGN.json and print a summary (or the result JSON with --json)."""
     doc = _load(design_file, "design")
     traffic = _load(traffic_file, "traffic") if traffic_file else None
@@ -155,19 +188,8 @@ def simulate_command(design_file, traffic_file, engine, seed, failures, duration
         engine = "des"
         if not as_json:
             click.echo("failures need the des engine: using --engine des", err=True)
-    bar = None
-    progress = None
-    if engine == "des" and not as_json and sys.stderr.isatty():
-        bar = click.progressbar(length=1000, label="simulating", file=sys.stderr)
-        bar.__enter__()
-        done = [0]
-
-        def progress(frac: float) -> None:
-            step = int(frac * 1000) - done[0]
-            if step > 0:
-                bar.update(step)
-                done[0] += step
-
+    show = progress_flag if progress_flag is not None else sys.stderr.isatty()
+    bar = ProgressBar(sys.stderr) if engine == "des" and show else None
     try:
         result = simulate(
             doc,
@@ -176,13 +198,13 @@ def simulate_command(design_file, traffic_file, engine, seed, failures, duration
             seed=seed,
             failures=specs or None,
             duration_s=duration_s,
-            progress=progress,
+            progress=bar.update if bar is not None else None,
         )
     except InvalidDesign as exc:
         _fail([str(p) for p in exc.problems])
     finally:
         if bar is not None:
-            bar.__exit__(None, None, None)
+            bar.close()
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=False, allow_nan=False))
     else:

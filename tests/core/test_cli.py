@@ -108,3 +108,63 @@ def test_examples_run(path):
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.output)
     assert res["warnings"] is not None
+
+
+def test_summary_is_a_table_with_one_row_per_component(design_file):
+    r = CliRunner().invoke(simulate_command, [str(design_file), "--engine", "des", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("component"))
+    assert lines[head].split() == [
+        "component",
+        "type",
+        "rps",
+        "util",
+        "mean",
+        "ms",
+        "p95",
+        "ms",
+        "err",
+    ]
+    assert set(lines[head + 1]) == {"-"}
+    body = [line.split()[0] for line in lines[head + 2 : head + 4]]
+    assert body == ["u", "api"]
+    # 200 rps over 2 replicas of 16 servers x 10 ms: about 6% busy
+    util = float(lines[head + 3].split()[3].rstrip("%"))
+    assert util == pytest.approx(200 * 0.010 / 32 * 100, abs=1.0)
+    assert "95% CI" in r.output  # the DES confidence interval is printed
+
+
+def test_progress_bar_on_stderr_for_des_and_json_stays_clean(design_file):
+    r = CliRunner().invoke(
+        simulate_command, [str(design_file), "--engine", "des", "--progress", "--json"]
+    )
+    assert r.exit_code == 0, r.stderr
+    assert "simulating [" in r.stderr and r.stderr.rstrip().endswith("100%")
+    json.loads(r.stdout)  # stdout is only the JSON
+    # analytic runs are instant: no bar; off by default when stderr is not a terminal
+    r = CliRunner().invoke(simulate_command, [str(design_file), "--progress"])
+    assert "simulating" not in r.stderr
+    r = CliRunner().invoke(simulate_command, [str(design_file), "--engine", "des"])
+    assert "simulating" not in r.stderr
+
+
+def test_invalid_design_prints_every_problem_on_stderr_and_no_bar(tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text(
+        json.dumps(
+            {
+                "format": "sdc-design/1",
+                "components": [
+                    {"id": "u", "type": "client"},
+                    {"id": "api", "type": "service", "replicas": 0, "tier": "huge"},
+                ],
+                "edges": [{"id": "e", "source": "u", "target": "ghost"}],
+            }
+        )
+    )
+    r = CliRunner().invoke(simulate_command, [str(p), "--engine", "des", "--progress"])
+    assert r.exit_code == 2 and r.stdout == ""
+    for needle in ("components[1].replicas", "components[1].tier", "edges[0].target"):
+        assert needle in r.stderr
+    assert "simulating" not in r.stderr and "Traceback" not in r.stderr
