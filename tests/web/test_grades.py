@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+from markupsafe import escape
+
 from sdc.extensions import db
 from sdc.models import GradeReport, User, Version
+from sdc.services.projects import start_project
 from tests import factories
+from tests.core.grading.helpers import SCENARIOS
 from tests.services.test_grades import make_graded_version
 
 
@@ -150,3 +155,68 @@ def test_project_page_shows_latest_score_per_version_and_trend(app, logged_in, h
     for score in scores:
         assert f"{round(score, 1)}/100" in body
     assert 'id="project-score-trend"' in body and "across 2 graded versions" in body
+
+
+def _scenario_version(app, slug: str, level: str):
+    """A new project on ``slug`` whose version 1 is that scenario's reference design."""
+    import json
+
+    from tests.core.grading.helpers import EXAMPLES
+
+    doc = json.loads((EXAMPLES / slug / f"{level}.json").read_text("utf-8"))
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == "user@example.com"))
+        _project, version = start_project(user, slug)
+        version.design = {k: v for k, v in doc.items() if k not in ("traffic", "notes")}
+        version.notes = doc.get("notes", "")
+        db.session.commit()
+        return version.project_id, version.id
+
+
+@pytest.mark.parametrize("slug", SCENARIOS)
+def test_report_page_works_for_every_catalog_scenario(app, logged_in, hx, slug):
+    pid, vid = _scenario_version(app, slug, "weak")
+    resp = logged_in.post(_grade_url(pid, vid), data={"csrf_token": hx.token})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:300]
+    page = logged_in.get(resp.headers["Location"])
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    data = logged_in.get(resp.headers["Location"], headers={"Accept": "application/json"}).json
+    assert data["status"] == "completed", data.get("error")
+    assert data["report"]["scenario"] == slug and len(data["report"]["requirements"]) >= 8
+    assert f"{round(data['overall_score'], 1)}" in body
+    for category in data["report"]["categories"]:
+        assert escape(category["title"]) in body
+    # every requirement of the scenario is listed on the page
+    for requirement in data["report"]["requirements"]:
+        assert escape(requirement["text"]) in body
+
+
+def test_grade_buttons_on_project_page_and_run_results(app, logged_in, hx):
+    pid, vid = _version(app)
+    body = logged_in.get(f"/projects/{pid}").get_data(as_text=True)
+    assert 'id="grade-button-v1"' in body and 'id="grade-status-v1"' in body
+    assert 'hx-target="#grade-status-v1"' in body
+    # the widget answers with the id of the slot it replaces, and keeps it while polling
+    resp = hx.post(_grade_url(pid, vid), data={"slot": "v1"})
+    assert resp.get_data(as_text=True).startswith('<div id="grade-status-v1"')
+    bad = hx.post(_grade_url(pid, vid), data={"slot": '"><script>'}).get_data(as_text=True)
+    assert bad.startswith('<div id="grade-status"') and "<script>" not in bad
+    run = logged_in.post(
+        f"/projects/{pid}/versions/{vid}/runs", data={"csrf_token": hx.token, "engine": "analytic"}
+    )
+    assert run.status_code in (302, 303), run.status_code
+    page = logged_in.get(run.headers["Location"]).get_data(as_text=True)
+    assert 'id="grade-button"' in page and _grade_url(pid, vid) in page
+
+
+def test_polling_keeps_the_slot(app, hx, monkeypatch):
+    from sdc.services import grades
+
+    monkeypatch.setattr(grades, "_send", lambda grade_id: None)
+    pid, vid = _version(app)
+    body = hx.post(_grade_url(pid, vid), data={"slot": "v1"}).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in body and "slot=v1" in body
+    grade_id = re.search(r"/grades/([0-9a-f-]+)/status", body).group(1)
+    again = hx.get(f"/grades/{grade_id}/status?slot=v1").get_data(as_text=True)
+    assert again.startswith('<div id="grade-status-v1"') and "slot=v1" in again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
@@ -16,12 +17,19 @@ from sdc.web.htmx import is_partial, redirect_to
 from sdc.web.limits import grade_limit
 
 ACTION_ID_MAX = 120
+SLOT = re.compile(r"[a-z0-9-]{1,24}")
+
+
+def _slot() -> str:
+    """Which status widget of the page asked (see grades/_grade_button.html); '' if none."""
+    slot = request.values.get("slot", "")
+    return slot if SLOT.fullmatch(slot) else ""
 
 
 def _status_response(row, status: int = 200):
     if wants_json():
         return jsonify(grades.describe(row)), status
-    return render_template("grades/_grade_status.html", grade=row), status
+    return render_template("grades/_grade_status.html", grade=row, slot=_slot()), status
 
 
 def _refused(exc, back: str):
@@ -55,7 +63,7 @@ def show(grade_id: uuid.UUID):
     if wants_json():
         return jsonify(grades.describe(row))
     if is_partial():
-        return render_template("grades/_grade_status.html", grade=row)
+        return render_template("grades/_grade_status.html", grade=row, slot=_slot())
     return render_template("grades/show.html", grade=row, categories=CATEGORIES)
 
 
