@@ -39,9 +39,15 @@ def pick_version(project: Project, version_id: uuid.UUID | None) -> Version:
     return max(project.versions, key=lambda v: v.number)
 
 
-def get_report_for(user: User, project_id: uuid.UUID, version_id: uuid.UUID | None = None) -> dict:
-    """The report of ``project_id`` at ``version_id`` (default newest); NotFound otherwise."""
-    project = get_project_for(user, project_id)
+def get_report_for(
+    user: User,
+    project_id: uuid.UUID,
+    version_id: uuid.UUID | None = None,
+    action: str = "read",
+) -> dict:
+    """The report of ``project_id`` at ``version_id`` (default newest); NotFound otherwise.
+    ``action="report"`` (the PDF export) refuses members without it (Forbidden) up front."""
+    project = get_project_for(user, project_id, action)
     return report_for(project, pick_version(project, version_id))
 
 

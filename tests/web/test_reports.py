@@ -216,3 +216,36 @@ def test_report_is_owner_only(app, client, logged_in, user):
         assert fresh.get(f"/projects/{ids.project}/{path}", headers=bearer).status_code == 404
     assert fresh.get(f"/projects/{ids.project}/report").status_code in (302, 303)
     assert logged_in.get(f"/projects/{uuid.uuid4()}/report").status_code == 404
+
+
+def test_viewer_reads_report_and_compare_but_gets_no_export_or_run_buttons(app, user, monkeypatch):
+    """A viewer member reads both pages; the buttons their role cannot use are not offered,
+    and the PDF is refused (403) before anything is rendered or recorded."""
+    from sdc.services import members
+    from tests.conftest import AuthActions
+
+    ids = pair_ids(app, user, add_cache)
+    with app.app_context():
+        owner = db.session.get(User, user.id)
+        viewer = factories.make_user("vi@example.com")
+        _i, token = members.create_invite(owner, ids.project, viewer.email, "viewer")
+        members.accept_invite(viewer, token)
+    client = app.test_client()
+    AuthActions(client).login("vi@example.com")
+
+    report = client.get(f"/projects/{ids.project}/report").get_data(as_text=True)
+    assert 'id="report-title"' in report
+    assert 'id="download-pdf"' not in report and 'id="pdf-not-allowed"' in report
+    assert 'id="share-links"' not in report
+    compare = client.get(f"/projects/{ids.project}/compare").get_data(as_text=True)
+    assert "Version 2 has no completed run." in compare
+    assert 'id="run-both-button"' not in compare and 'id="run-both-not-allowed"' in compare
+
+    def no_render(_html):
+        raise AssertionError("the PDF was rendered for a caller who may not export it")
+
+    monkeypatch.setattr("sdc.web.reports.routes.render_pdf", no_render)
+    resp = client.get(f"/projects/{ids.project}/report.pdf")
+    assert resp.status_code == 403
+    with app.app_context():
+        assert db.session.query(ReportExport).count() == 0

@@ -12,7 +12,7 @@ import uuid
 from flask import abort, flash, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from sdc.services import RateLimited
+from sdc.services import RateLimited, policy
 from sdc.services import compare as compare_service
 from sdc.services.runs import RunRefused
 from sdc.web.compare import bp
@@ -106,6 +106,7 @@ def _context(data: dict) -> dict:
     project = data["project"]
     return {
         **data,
+        "can_run_both": policy.can(current_user, "compare", project),
         "diagram": delta_diagram(data),
         "curve_chart": curve_chart(data) if data["curves"] else None,
         "curve_url": url_for(

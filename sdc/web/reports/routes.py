@@ -39,6 +39,7 @@ def _links_context(project, *, new_token: str | None = None, error: str | None =
     can_manage = policy.can(current_user, "manage_share_links", project)
     links = link_service.links_of(current_user, project.id) if can_manage else []
     return {
+        "can_export": policy.can(current_user, "report", project),
         "can_manage_links": can_manage,
         "links": links,
         "new_link_url": url_for("reports.shared", token=new_token, _external=True)
@@ -99,7 +100,8 @@ def show(project_id: uuid.UUID):
 @bp.get("/projects/<uuid:project_id>/report.pdf")
 @login_required
 def pdf(project_id: uuid.UUID):
-    data = report_service.get_report_for(current_user, project_id, _version_arg())
+    # Refuse before rendering: making a PDF is the expensive part.
+    data = report_service.get_report_for(current_user, project_id, _version_arg(), "report")
     html = render_template("reports/show.html", **present.context(data, print_mode=True))
     body = render_pdf(html)
     name = report_service.safe_filename(data["project"].title, data["version"].number)
