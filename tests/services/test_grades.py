@@ -141,3 +141,34 @@ def test_engine_crash_fails_the_grade_with_reason(app, owner, monkeypatch):
     db.session.refresh(row)
     assert row.status == "failed" and "grader exploded" in row.error
     assert db.session.query(GradeReport).count() == 1
+
+
+def test_identical_grade_in_flight_is_reused_and_per_user_limit_applies(app, owner, monkeypatch):
+    from sdc.services import RateLimited
+
+    monkeypatch.setattr(grades, "_send", lambda grade_id: None)  # the queue holds them
+    versions = [make_graded_version(owner) for _ in range(4)]
+    first, created = grades.start_grade(owner, versions[0].id)
+    again, created_again = grades.start_grade(owner, versions[0].id)
+    assert created and not created_again and again.id == first.id
+    limit = app.config["SDC_SETTINGS"].runs_concurrent
+    for version in versions[1:limit]:
+        grades.start_grade(owner, version.id)
+    with pytest.raises(RateLimited) as info:
+        grades.start_grade(owner, versions[limit].id)
+    assert f"grades queued or running (the limit is {limit})" in info.value.message
+    assert db.session.query(GradeReport).count() == limit
+
+
+def test_reaper_enqueues_a_grade_the_queue_never_got(app, owner, monkeypatch):
+    def queue_down(grade_id):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    version = make_graded_version(owner)
+    monkeypatch.setattr(grades, "_send", queue_down)
+    row, created = grades.start_grade(owner, version.id)
+    assert created and row.status == "pending" and row.enqueued_at is None
+    monkeypatch.undo()  # the queue is back
+    assert grades.reap_stuck_grades()["requeued"] == 1
+    db.session.refresh(row)
+    assert row.status == "completed" and row.report["overall_score"] is not None
