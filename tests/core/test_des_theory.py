@@ -67,6 +67,9 @@ def test_des_tandem_jackson_burke():
     for i in range(n):
         mean = sum(_node(r, f"s{i}")["mean_sojourn_ms"] for r in rows) / 2
         assert mean == pytest.approx(1 / (mu - lam), rel=0.03)
+        # per station the sojourn is Exp(mu - lambda) (Burke): p95 = ln(20) / (mu - lambda)
+        p95 = sum(_node(r, f"s{i}")["p95_sojourn_ms"] for r in rows) / 2
+        assert p95 == pytest.approx(math.log(20) / (mu - lam), rel=0.05)
     # end to end minus the (deterministic) network time: Erlang(n, mu - lambda)
     from sdc.core.simulation import simulate
 

@@ -129,6 +129,11 @@ def test_common_random_numbers_keep_arrivals_when_replicas_change():
     one = simulate(doc, engine="des", seed=5)
     doc["components"][1]["replicas"] = 5
     two = simulate(doc, engine="des", seed=5)
+    check_des_invariants(one)
+    check_des_invariants(two)
+    # the same requests arrive: same count, same per-second profile, same client rows
+    assert one["metrics"]["flow"]["arrived"] == two["metrics"]["flow"]["arrived"]
+    assert one["series"]["components"]["u"] == two["series"]["components"]["u"]
     assert one["series"]["offered_rps"] == two["series"]["offered_rps"]
     db = [next(c for c in r["components"] if c["id"] == "db") for r in (one, two)]
     assert db[0]["arrival_rps"] == db[1]["arrival_rps"]
