@@ -187,6 +187,11 @@ def test_report_page_works_for_every_catalog_scenario(app, logged_in, hx, slug):
     assert f"{round(data['overall_score'], 1)}" in body
     for category in data["report"]["categories"]:
         assert escape(category["title"]) in body
+    # evidence about a component links to that component in the workspace
+    linked = {e["component_id"] for e in data["report"]["evidence"] if e.get("component_id")}
+    assert linked, slug
+    for cid in linked:
+        assert f"/projects/{pid}/versions/{vid}?component={cid}" in body, cid
     # every requirement of the scenario is listed on the page
     for requirement in data["report"]["requirements"]:
         assert escape(requirement["text"]) in body
