@@ -163,6 +163,21 @@ def _embedded_secret(instance_dir: Path) -> str:
     return key
 
 
+AI_PROVIDERS = ("mock", "openai-compatible", "anthropic")
+
+
+def _check_ai(values: dict) -> None:
+    """A typo in AI_PROVIDER must not silently fall back to the mock coach."""
+    if values["ai_provider"] not in AI_PROVIDERS:
+        raise SettingsError(
+            f"AI_PROVIDER must be one of {', '.join(AI_PROVIDERS)}, got {values['ai_provider']!r}"
+        )
+    if not values["ai_timeout_s"] > 0:
+        raise SettingsError(f"AI_TIMEOUT_S must be above 0, got {values['ai_timeout_s']!r}")
+    if values["ai_max_tokens"] < 1:
+        raise SettingsError(f"AI_MAX_TOKENS must be at least 1, got {values['ai_max_tokens']!r}")
+
+
 def load_settings(environ: dict | None = None, **overrides) -> Settings:
     """Build settings from ``environ`` (default: ``os.environ`` plus ``.env``).
 
@@ -231,6 +246,7 @@ def load_settings(environ: dict | None = None, **overrides) -> Settings:
         ai_max_tokens=_int(env, "AI_MAX_TOKENS", 800),
         ai_timeout_s=_float(env, "AI_TIMEOUT_S", 20.0),
     )
+    _check_ai(values)
     known = {f.name for f in fields(Settings)}
     for key, value in overrides.items():
         if key not in known:

@@ -94,6 +94,9 @@ def test_production_settings(tmp_path):
             {"SECRET_KEY": "k", "MAX_CONTENT_LENGTH": "lots"},
             "MAX_CONTENT_LENGTH must be an integer",
         ),
+        ({"SECRET_KEY": "k", "AI_PROVIDER": "antropic"}, "AI_PROVIDER must be one of mock, "),
+        ({"SECRET_KEY": "k", "AI_TIMEOUT_S": "0"}, "AI_TIMEOUT_S must be above 0"),
+        ({"SECRET_KEY": "k", "AI_MAX_TOKENS": "0"}, "AI_MAX_TOKENS must be at least 1"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message, tmp_path):
