@@ -18,6 +18,8 @@ pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 EMAIL = "a11y@example.com"
+ADMIN_EMAIL = "a11y-admin@example.com"
+EMAIL_INVITEE = "invitee@example.com"
 BLOCKING = ("serious", "critical")
 
 _RUN_AXE = """async () => {
@@ -72,8 +74,38 @@ def world(live_server, live_url):
             "run": run.id,
             "grade": grade_id,
         }
+        ids.update(_collaboration(user, version, run))
         db.session.remove()
     return ids
+
+
+def _collaboration(user, version, run) -> dict:
+    """A second version, a failure drill, a comment, a member and a pending invite, a share
+    link, a notification, and an admin with two-factor: what the remaining pages show."""
+    from sdc.services import comments, members, notifications, share_links
+
+    factories.make_version(user, version.project)
+    drill = factories.make_run(
+        user,
+        baseline=run,
+        failures=[
+            {"mode": "node-down", "component_id": "api", "replicas": 1, "at_s": 5, "for_s": 5}
+        ],
+    )
+    comments.add_comment(user, version.project_id, version.id, "Is the cache warm at peak?")
+    friend = factories.make_user("friend@example.com")
+    _invite, token = members.create_invite(user, version.project_id, friend.email, "editor")
+    members.accept_invite(friend, token)
+    _invite, invite_token = members.create_invite(user, version.project_id, EMAIL_INVITEE, "viewer")
+    _link, share_token = share_links.create_link(user, version.project_id)
+    notifications.notify(user.id, "comment", {"text": "friend replied"})
+    admin = factories.make_user(ADMIN_EMAIL, role="admin")
+    return {
+        "drill": drill.id,
+        "invite_token": invite_token,
+        "share_token": share_token,
+        "admin_secret": factories.enrol_2fa(admin),
+    }
 
 
 def _sign_in(page, email: str = EMAIL) -> None:
@@ -84,43 +116,123 @@ def _sign_in(page, email: str = EMAIL) -> None:
     page.wait_for_url("**/dashboard")
 
 
-PUBLIC_PAGES = ["/", "/auth/login", "/auth/signup", "/status", "/demo"]
+def _public_pages(ids: dict) -> list[str]:
+    return [
+        "/",
+        "/auth/login",
+        "/auth/signup",
+        "/status",
+        "/demo",
+        f"/shared/{ids['share_token']}",
+        f"/invites/{ids['invite_token']}",
+        "/no/such/page",  # the error page
+    ]
 
 
-def _private_pages(ids: dict, app) -> list[str]:
-    pages = ["/dashboard", "/scenarios/", "/onboarding", "/settings"]
-    pages.append(f"/projects/{ids['project']}")
-    if "workspace.show" in app.view_functions:
-        pages.append(f"/projects/{ids['project']}/versions/{ids['version']}")
-    if "traffic.show" in app.view_functions:
-        pages.append(f"/projects/{ids['project']}/versions/{ids['version']}/traffic")
-    if "runs.show" in app.view_functions:
-        pages.append(f"/runs/{ids['run']}")
-    if ids["grade"] and "grades.show" in app.view_functions:
+def _private_pages(ids: dict) -> list[str]:
+    project = f"/projects/{ids['project']}"
+    version = f"{project}/versions/{ids['version']}"
+    pages = [
+        "/dashboard",
+        "/scenarios/",
+        "/onboarding",
+        "/settings",
+        "/settings/two-factor",
+        "/notifications",
+        "/shared",
+        project,
+        version,
+        f"{version}/traffic",
+        f"{version}/comments",
+        f"/runs/{ids['run']}",
+        f"/runs/{ids['drill']}/failures",
+        f"{project}/compare",
+        f"{project}/report",
+        f"{project}/share-links",
+        f"{project}/members",
+    ]
+    if ids["grade"]:
         pages.append(f"/grades/{ids['grade']}")
     return pages
 
 
+ADMIN_PAGES = ["/admin/", "/admin/audit", "/admin/requests", "/admin/jobs", "/admin/users"]
+
+# GET endpoints that answer with something other than a page: files, JSON, probes, and the
+# partials htmx polls or swaps in (their content is scanned inside the pages that hold them).
+NOT_PAGES = {
+    "static",
+    "main.favicon",
+    "main.healthz",
+    "main.readyz",
+    "admin.audit_export",
+    "reports.pdf",
+    "workspace.export_design",
+    "workspace.diagram",
+    "workspace.inspector",
+    "runs.status",
+    "grades.status",
+    "presence.show",
+    "compare.curve",
+}
+
+
+def _endpoint(app, path: str) -> str | None:
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        return app.url_map.bind("localhost").match(path.split("?")[0], method="GET")[0]
+    except HTTPException:
+        return None
+
+
+def _scan(page, path: str, scheme: str, failures: list, statuses=(200,)) -> None:
+    resp = page.goto(path)
+    assert resp.status in statuses, f"{path} answered {resp.status}"
+    if found := axe_violations(page):
+        failures.append(_report(path, scheme, found))
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_main_page_has_no_serious_violations(new_page, world, live_server, scheme):
+def test_every_page_has_no_serious_violations(new_page, world, live_server, scheme):
+    """Every page (each GET endpoint that renders one; ``NOT_PAGES`` lists the others): as a
+    visitor, as a signed-in user with a graded project, as a collaborator's invitee, as an admin
+    signed in with two-factor, including the two-factor step itself."""
+    import pyotp
+
+    app = live_server.app
     # The axe script is injected inline, which the app's CSP (rightly) forbids: bypass it here
     # only; the CSP itself is checked by every other browser test.
     page, _problems = new_page(bypass_csp=True, color_scheme=scheme)
-    failures = []
-    checked = []
-    for path in PUBLIC_PAGES:
-        page.goto(path)
-        checked.append(path)
-        if found := axe_violations(page):
-            failures.append(_report(path, scheme, found))
+    failures: list[str] = []
+    scanned: list[str] = []
+    for path in _public_pages(world):
+        _scan(page, path, scheme, failures, statuses=(404,) if path == "/no/such/page" else (200,))
+        scanned.append(path)
     _sign_in(page)
-    for path in _private_pages(world, live_server.app):
-        resp = page.goto(path)
-        assert resp.status < 400, f"{path} answered {resp.status}"
-        checked.append(path)
-        if found := axe_violations(page):
-            failures.append(_report(path, scheme, found))
-    assert len(checked) >= 10
+    for path in _private_pages(world):
+        _scan(page, path, scheme, failures)
+        scanned.append(path)
+    page.get_by_role("button", name="Sign out").click()
+
+    page.goto("/auth/login")  # the admin: password, then the two-factor step (scanned too)
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/auth/two-factor")
+    if found := axe_violations(page):
+        failures.append(_report("/auth/two-factor", scheme, found))
+    scanned.append("/auth/two-factor")
+    page.get_by_label("Code").fill(pyotp.TOTP(world["admin_secret"]).now())
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/dashboard")
+    for path in ADMIN_PAGES:
+        _scan(page, path, scheme, failures)
+        scanned.append(path)
+
+    pages = {r.endpoint for r in app.url_map.iter_rules() if "GET" in r.methods} - NOT_PAGES
+    missed = pages - {_endpoint(app, path) for path in scanned}
+    assert not missed, f"pages no scan visited: {sorted(missed)}"
     assert not failures, "axe-core found serious or critical violations:\n" + "\n".join(failures)
 
 
