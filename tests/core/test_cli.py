@@ -168,3 +168,36 @@ def test_invalid_design_prints_every_problem_on_stderr_and_no_bar(tmp_path):
     for needle in ("components[1].replicas", "components[1].tier", "edges[0].target"):
         assert needle in r.stderr
     assert "simulating" not in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_examples_run_des_with_a_failure(path):
+    doc = json.loads(path.read_text())
+    target = next(c["id"] for c in doc["components"] if c["type"] not in ("client", "cdn"))
+    r = CliRunner().invoke(
+        simulate_command,
+        [str(path), "--engine", "des", "--duration", "3", "--seed", "1", "--json"]
+        + ["--failure", f"node-down:{target},replicas=1,at_s=1"],
+    )
+    assert r.exit_code == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["metrics"]["flow"]["conserved"] is True
+    assert res["blast_radius"] is not None and res["timeline"]
+
+
+def test_one_example_per_scenario_domain():
+    domains = {
+        json.loads(p.read_text())["domain"]
+        for p in (Path(__file__).parents[2] / "sdc" / "scenarios").glob("*.json")
+    }
+    # every example is named for the scenario it answers (overloaded-checkout: e-commerce)
+    slug = {"overloaded-checkout": "e-commerce-checkout"}
+    covered = {
+        json.loads(
+            (
+                Path(__file__).parents[2] / "sdc" / "scenarios" / f"{slug.get(p.stem, p.stem)}.json"
+            ).read_text()
+        )["domain"]
+        for p in EXAMPLES
+    }
+    assert covered == domains

@@ -194,3 +194,19 @@ def test_confidence_interval_width_shrinks_like_one_over_root_n():
     assert 0.3 < w[1] / w[0] < 0.8
     assert long["p95_ms_ci"][0] < long["p95_ms"] < long["p95_ms_ci"][1]
     assert math.isfinite(w[1])
+
+
+def test_bursty_bottleneck_reports_the_burst_rate_and_the_true_capacity():
+    # 4 servers x 10 ms = 400 rps; spiky traffic: 200 rps on average, bursts at 2.5x = 500
+    doc = single_station(c=4, service_ms=10, rps=200)
+    r = simulate(doc, {**doc["traffic"], "burstiness": "spiky"})
+    svc = rows(r)["svc"]
+    assert svc["capacity_rps"] == pytest.approx(400, rel=1e-9)  # not 200 / 1.25
+    assert svc["offered_utilization"] == pytest.approx(1.25, rel=1e-9)
+    b = r["bottlenecks"][0]
+    assert b["reason"] == (
+        "svc runs at utilisation 1.25 (25% over capacity): it is offered 500 rps in traffic "
+        "bursts (200 rps on average) and can serve about 400 rps"
+    )
+    steady = simulate(doc)["bottlenecks"]  # 0.5 on average: not a bottleneck at all
+    assert steady == []

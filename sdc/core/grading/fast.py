@@ -111,14 +111,18 @@ def _components(plan, sols) -> list[dict]:
             out.append(row)
             continue
         arr = thr = oq = 0.0
+        cap = None
         for w, s in sols:
             arr += w * sum(s.comp_rates[ci])
+            ou_phase = max((st.offered_util for _, st in s.stations[ci]), default=0.0)
+            if ou_phase > 0:
+                cap = sum(s.comp_rates[ci]) / ou_phase
             for g, st in s.stations[ci]:
                 thr += w * st.lam * 1000.0 * _count(g) * (1 - st.block)
                 oq = max(oq, st.offered_util)
         row.update(arrival_rps=arr, throughput_rps=thr, offered_utilization=oq, saturated=oq >= 1.0)
         if c.service_time_ms > 0 and arr > 0 and oq > 0:
-            row["capacity_rps"] = arr / oq
+            row["capacity_rps"] = cap
         if c.type == "queue":
             _queue_extras(plan, sols, c, row)
         if c.type == "database":

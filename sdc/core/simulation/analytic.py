@@ -224,10 +224,14 @@ def component_metrics(plan: Plan, sols: list[tuple[float, Solved]], peak_rps: fl
         soj_num = 0.0
         stable = True
         tails = []
+        cap_rps = None
         for w, s in sols:
             sts = s.stations[ci]
             lr, lw = s.comp_rates[ci]
             arr += w * (lr + lw)
+            ou_phase = max((st.offered_util for _, st in sts), default=0.0)
+            if ou_phase > 0:  # linear in the rate: the same in every burst phase
+                cap_rps = (lr + lw) / ou_phase
             for g, st in sts:
                 n = _count(g)
                 lam_rps = st.lam * 1000.0 * n
@@ -247,7 +251,8 @@ def component_metrics(plan: Plan, sols: list[tuple[float, Solved]], peak_rps: fl
         base = sols[0][1].stations[ci]
         if c.service_time_ms > 0 and arr > 0:
             # capacity: the component's arrival rate that takes its hottest station to 1
-            row["capacity_rps"] = arr / oq if oq > 0 else None
+            # (from one phase: the mixture's mean rate over the burst's utilisation is not it)
+            row["capacity_rps"] = cap_rps
         err = 1.0 - thr / arr if arr > 0 else 0.0
         row["error_rate"] = err if err > 1e-12 else 0.0
         if stable:

@@ -85,10 +85,18 @@ def bottlenecks(design: Design, comps: list[dict], peak_rps: float) -> list[dict
         c = by_id[m["id"]]
         sev = "critical" if u >= 1.0 else "high" if u >= 0.85 else "medium"
         cap = m.get("capacity_rps")
+        arr = m["arrival_rps"]
+        # bursty traffic: u is the burst's utilisation, the arrival rate is the mean
+        burst = u * cap if cap else None
+        offered = (
+            f"{_fmt_rps(burst)} rps in traffic bursts ({_fmt_rps(arr)} rps on average)"
+            if burst and abs(burst - arr) > 0.01 * max(arr, 1e-9)
+            else f"{_fmt_rps(arr)} rps"
+        )
         reason = (
             f"{c.id} runs at utilisation {u:.2f}"
             + (f" ({u * 100 - 100:.0f}% over capacity)" if u >= 1 else "")
-            + f": it is offered {_fmt_rps(m['arrival_rps'])} rps"
+            + f": it is offered {offered}"
             + (f" and can serve about {_fmt_rps(cap)} rps" if cap else "")
         )
         out.append(
