@@ -131,6 +131,10 @@ def test_capacity_and_knee():
     k = knee(doc, None, {"p95_ms": 100})
     assert 0 < k["knee_rps"] < 400
     assert k["limited_by"] == "svc"
+    # the knee is where p95 meets the SLO: just below it meets, 2% above it does not
+    at = lambda rps: simulate({**doc, "traffic": {**doc["traffic"], "baseline_rps": rps}})  # noqa: E731
+    assert at(k["knee_rps"] * 0.99)["metrics"]["p95_ms"] <= 100
+    assert at(k["knee_rps"] * 1.02)["metrics"]["p95_ms"] > 100
     pts = k["points"]
     assert len(pts) >= 10 and all({"offered_rps", "p95_ms", "p99_ms"} <= set(p) for p in pts)
     p95s = [p["p95_ms"] for p in pts]
