@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 
@@ -191,7 +190,13 @@ def serve_command(host: str, port: int, worker: bool):
     settings = app.config["SDC_SETTINGS"]
     consumer = None
     if worker:
-        consumer = subprocess.Popen([sys.executable, "-m", "sdc.cli", "worker"])
+        from sdc.consumer_supervisor import ConsumerSupervisor
+
+        consumer = ConsumerSupervisor(
+            lambda: subprocess.Popen([sys.executable, "-m", "sdc.cli", "worker"]),
+            echo=lambda text: click.echo(text, err=True),
+        )
+        consumer.start()
     click.echo(f"System Design Coach on http://{host}:{port}  (queue: {settings.queue_backend})")
     click.echo(f"Demo login: {settings.demo_email} / {settings.demo_password}")
     try:
@@ -200,12 +205,8 @@ def serve_command(host: str, port: int, worker: bool):
     except KeyboardInterrupt:
         pass
     finally:
-        if consumer is not None and consumer.poll() is None:
-            consumer.send_signal(signal.SIGINT)
-            try:
-                consumer.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                consumer.kill()
+        if consumer is not None:
+            consumer.stop()
         click.echo("Stopped.")
 
 
