@@ -108,3 +108,19 @@ def test_confidence_intervals_cover_theory():
     lo, hi = r["metrics"]["mean_ms_ci"]
     assert lo < r["metrics"]["mean_ms"] < hi
     assert r["metrics"]["p95_ms_ci"][0] < r["metrics"]["p95_ms"] < r["metrics"]["p95_ms_ci"][1]
+
+
+def test_warm_up_is_simulated_then_discarded():
+    # M/M/1 at rho 0.9, 40 s measured: 4 s of warm-up (10%, between 1 and 10 s) run first
+    doc = single_station(c=1, service_ms=S, rps=900)
+    r = des(doc, seed=11, duration_s=40)
+    m = r["metrics"]
+    assert m["warmup_s"] == 4.0 and m["duration_s"] == 40.0
+    assert m["flow"]["arrived"] == pytest.approx(900 * 40, rel=0.02)  # only the window counts
+    assert m["requests_simulated"] == pytest.approx(900 * 44, rel=0.02)
+    assert len(r["series"]["t_s"]) == 40
+    # the window starts loaded, not empty: the first second is already at the steady state
+    first = r["series"]["components"]["svc"]["utilization"][0]
+    assert first == pytest.approx(0.9, abs=0.06)
+    assert des(doc, seed=11, duration_s=200)["metrics"]["warmup_s"] == 10.0  # capped
+    assert des(doc, seed=11, duration_s=5)["metrics"]["warmup_s"] == 1.0  # at least 1 s
