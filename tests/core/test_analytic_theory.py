@@ -147,3 +147,17 @@ def test_result_is_plain_json():
     res = simulate(single_station(c=1, rps=150))
     text = json.dumps(res, allow_nan=False)
     assert json.loads(text) == res
+
+
+def test_flow_is_conserved_and_reported_in_rps():
+    # M/M/1/1 at a = 1: half the requests are rejected
+    ok = simulate(single_station(c=1, service_ms=SERVICE_MS, queue_limit=0, rps=100))
+    f = ok["metrics"]["flow"]
+    assert f["unit"] == "rps" and f["conserved"] is True
+    assert (f["arrived"], f["completed"], f["rejected"], f["in_flight"]) == pytest.approx(
+        (100, 50, 50, 0)
+    )
+    # over capacity (1.5x, unbounded): 100 rps served, the backlog grows by 50 rps
+    over = simulate(single_station(c=1, service_ms=SERVICE_MS, rps=150))["metrics"]["flow"]
+    assert (over["completed"], over["rejected"], over["in_flight"]) == pytest.approx((100, 0, 50))
+    assert over["conserved"] is True

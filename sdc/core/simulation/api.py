@@ -79,12 +79,17 @@ def simulate(
         result["components"] = out["components"]
         flow_in = t.peak_rps
         err = out["metrics"]["error_rate"]
+        if err is not None:  # steady state: nothing accumulates
+            done, rejected, growing = flow_in * (1 - err), flow_in * err, 0.0
+        else:  # over capacity: what is not served piles up in an unbounded queue
+            done, rejected = out["metrics"]["throughput_rps"], 0.0
+            growing = flow_in - done
         result["metrics"]["flow"] = {
             "arrived": flow_in,
-            "completed": flow_in * (1 - err) if err is not None else None,
-            "rejected": flow_in * err if err is not None else None,
-            "in_flight": None,
-            "conserved": True,
+            "completed": done,
+            "rejected": rejected,
+            "in_flight": growing,  # rps by which the backlog grows
+            "conserved": abs(flow_in - done - rejected - growing) <= 1e-9 * max(flow_in, 1.0),
             "unit": "rps",
         }
         result["series"]["note"] = "the analytic engine is stationary: no time series"
