@@ -69,6 +69,11 @@ def summary(result: dict) -> str:
         lines.append(f"p95 95% CI [{lo:,.1f}, {hi:,.1f}] ms")
     for k, why in (m.get("withheld") or {}).items():
         lines.append(f"  {k} withheld: {why}")
+    if result["engine"] == "des" and m.get("slo_ms") is not None:
+        source = " (default)" if m.get("slo_source") == "default" else ""
+        lines.append(
+            f"SLO threshold for the timeline and blast radius: p95 {m['slo_ms']:g} ms{source}"
+        )
     lines.append("")
     head = f"{'component':<18}{'type':<15}{'rps':>10}{'util':>8}{'mean ms':>10}{'p95 ms':>10}{'err':>8}"
     lines.append(head)
@@ -162,6 +167,15 @@ class ProgressBar:
     default=None,
     help="Simulated seconds (des; default: the traffic's duration_s).",
 )
+@click.option(
+    "--slo-ms",
+    "slo_ms",
+    type=float,
+    default=None,
+    metavar="MS",
+    help="p95 SLO in ms that the des timeline ('p95 latency above the SLO') and blast radius "
+    "('slower than the SLO') judge against (default: 500).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the sdc-result/1 JSON.")
 @click.option(
     "--progress/--no-progress",
@@ -170,7 +184,7 @@ class ProgressBar:
     help="Progress bar on stderr for des runs (default: when stderr is a terminal).",
 )
 def simulate_command(
-    design_file, traffic_file, engine, seed, failures, duration_s, as_json, progress_flag
+    design_file, traffic_file, engine, seed, failures, duration_s, slo_ms, as_json, progress_flag
 ):
     """Simulate DESIGN.json and print a summary (or the result JSON with --json)."""
     doc = _load(design_file, "design")
@@ -198,6 +212,7 @@ def simulate_command(
             seed=seed,
             failures=specs or None,
             duration_s=duration_s,
+            slo_ms=slo_ms,
             progress=bar.update if bar is not None else None,
         )
     except InvalidDesign as exc:

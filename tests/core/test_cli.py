@@ -201,3 +201,50 @@ def test_one_example_per_scenario_domain():
         for p in EXAMPLES
     }
     assert covered == domains
+
+
+def test_slo_ms_option_sets_the_threshold_of_timeline_and_blast_radius(tmp_path):
+    from tests.core.helpers import single_station
+
+    # every response takes a little over 100 ms (deterministic service, 20% busy)
+    doc = single_station(c=50, service_ms=100.0, dist="deterministic", rps=100.0)
+    doc["traffic"]["duration_s"] = 10
+    p = tmp_path / "slow.json"
+    p.write_text(json.dumps(doc))
+    base = [
+        str(p),
+        "--engine",
+        "des",
+        "--seed",
+        "2",
+        "--failure",
+        "traffic-surge:multiplier=1.5,at_s=2,for_s=5",
+    ]
+
+    r = CliRunner().invoke(simulate_command, [*base, "--slo-ms", "80", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert res["metrics"]["slo_ms"] == 80 and res["metrics"]["slo_source"] == "given"
+    breaches = [e for e in res["timeline"] if e["title"] == "p95 latency above the SLO"]
+    assert [e["t_s"] for e in breaches] == [0.0]
+    assert res["blast_radius"]["slo_ms"] == 80 and res["blast_radius"]["slow_share"] == 1.0
+
+    r = CliRunner().invoke(simulate_command, [*base, "--json"])
+    res = json.loads(r.output)
+    assert res["metrics"]["slo_ms"] == 500 and res["metrics"]["slo_source"] == "default"
+    assert not [e for e in res["timeline"] if e["title"].startswith("p95 latency")]
+    assert res["blast_radius"]["slow_share"] == 0.0
+
+    r = CliRunner().invoke(simulate_command, [*base, "--slo-ms", "80"])
+    assert r.exit_code == 0, r.output
+    assert "SLO threshold for the timeline and blast radius: p95 80 ms" in r.output
+    assert "slower than 80 ms" in r.output and "p95 latency above the SLO" in r.output
+
+    for bad in ("0", "-3", "nan"):
+        r = CliRunner().invoke(simulate_command, [*base, "--slo-ms", bad])
+        assert r.exit_code == 2 and "slo_ms: must be a positive number" in r.output, r.output
+
+
+def test_slo_ms_is_in_the_help():
+    r = CliRunner().invoke(simulate_command, ["--help"])
+    assert "--slo-ms" in r.output and "default: 500" in r.output

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from .constants import DEFAULT_TRAFFIC, LIMITS
+from .constants import DEFAULT_SLO_MS, DEFAULT_TRAFFIC, LIMITS
 from .failures import normalise_failure, validate_failure
 from .model import InvalidDesign, Problem, Traffic
 from .report import bottlenecks, clean, empty_result, input_hash
@@ -13,7 +14,7 @@ from .validation import Validation, _Checker, _traffic, validate_design
 ENGINES = ("analytic", "des")
 
 
-def _prepare(doc, traffic, failures=None, engine="analytic", seed=0, duration_s=None):
+def _prepare(doc, traffic, failures=None, engine="analytic", seed=0, duration_s=None, slo_ms=None):
     v: Validation = validate_design(doc)
     problems = list(v.problems)
     t: Traffic | None = None
@@ -36,6 +37,18 @@ def _prepare(doc, traffic, failures=None, engine="analytic", seed=0, duration_s=
             or not 1 <= duration_s <= LIMITS["max_duration_s"]
         ):
             problems.append(Problem("duration_s", "must be between 1 and 3600 seconds"))
+    if slo_ms is not None and (
+        isinstance(slo_ms, bool)
+        or not isinstance(slo_ms, (int, float))
+        or not math.isfinite(slo_ms)
+        or not 0 < slo_ms <= LIMITS["max_slo_ms"]
+    ):
+        problems.append(
+            Problem(
+                "slo_ms",
+                f"must be a positive number of milliseconds, at most {LIMITS['max_slo_ms']:g}",
+            )
+        )
     fails = []
     if failures is not None:
         if not isinstance(failures, list):
@@ -62,13 +75,19 @@ def simulate(
     failures: list[dict] | None = None,
     duration_s: float | None = None,
     progress: Callable[[float], None] | None = None,
+    slo_ms: float | None = None,
 ) -> dict:
     """Run one simulation and return an `sdc-result/1` dict (JSON-safe, no NaN/inf).
 
-    `traffic` overrides `doc["traffic"]`; failures need `engine="des"`. Raises InvalidDesign
-    (with `.problems`) for an invalid design, traffic, failure or option.
+    `traffic` overrides `doc["traffic"]`; failures need `engine="des"`. `slo_ms` is the p95
+    threshold (milliseconds) the DES timeline ("p95 latency above the SLO") and the blast
+    radius ("slower than the SLO") judge against; None means DEFAULT_SLO_MS (500). The
+    threshold used is echoed as `metrics.slo_ms`, with `metrics.slo_source` "given" or
+    "default"; it enters `input_hash` only when given. Raises InvalidDesign (with
+    `.problems`) for an invalid design, traffic, failure or option.
     """
-    v, t, fails = _prepare(doc, traffic, failures, engine, seed, duration_s)
+    v, t, fails = _prepare(doc, traffic, failures, engine, seed, duration_s, slo_ms)
+    slo_used = float(slo_ms) if slo_ms is not None else DEFAULT_SLO_MS
     design = v.design
     result = empty_result(engine, seed)
     if engine == "analytic":
@@ -97,15 +116,25 @@ def simulate(
         from .des import run_des
 
         dur = float(duration_s) if duration_s is not None else t.duration_s
-        out = run_des(design, t, seed=seed, failures=fails, duration_s=dur, progress=progress)
+        out = run_des(
+            design,
+            t,
+            seed=seed,
+            failures=fails,
+            duration_s=dur,
+            progress=progress,
+            slo_ms=slo_used,
+        )
         result.update(
             {k: out[k] for k in ("metrics", "components", "series", "timeline", "blast_radius")}
         )
+    result["metrics"]["slo_ms"] = slo_used
+    result["metrics"]["slo_source"] = "given" if slo_ms is not None else "default"
     result["bottlenecks"] = bottlenecks(design, result["components"], t.peak_rps)
     result["warnings"] = [w.to_dict() for w in v.warnings]
     result["traffic"] = t.to_dict()
     result["failures"] = fails
-    result["input_hash"] = input_hash(design, t, engine, seed, fails, duration_s)
+    result["input_hash"] = input_hash(design, t, engine, seed, fails, duration_s, slo_ms)
     return clean(result)
 
 

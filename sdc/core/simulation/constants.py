@@ -152,7 +152,8 @@ BANDWIDTH_MBPS = {"internal": 1000.0, "cross_region": 100.0, "internet": 50.0}
 # Health checks: a router notices a dead replica after this delay (interval 2 s x 2 failed
 # checks + 1 s propagation), and puts a recovered one back after the same delay.
 DETECTION_DELAY_S = 5.0
-# SLO used for blast radius when none is given.
+# p95 threshold (ms) of the DES timeline's "above the SLO" events and the blast radius's
+# "slower than the SLO" share when simulate() is not given slo_ms.
 DEFAULT_SLO_MS = 500.0
 UTILISATION_TARGET = 0.7
 
@@ -177,6 +178,7 @@ LIMITS = {
     "max_notes": 20_000,
     "max_rps": 10_000_000.0,
     "max_duration_s": 3600.0,
+    "max_slo_ms": 3_600_000.0,
     "max_payload_kb": 1_000_000.0,
     "max_template_visits": 4000,
 }

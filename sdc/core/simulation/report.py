@@ -31,17 +31,24 @@ def clean(x):
     return x
 
 
-def input_hash(design: Design, traffic, engine: str, seed: int, failures, duration) -> str:
+def input_hash(
+    design: Design, traffic, engine: str, seed: int, failures, duration, slo_ms=None
+) -> str:
+    """First 16 hex digits of the SHA-256 of the canonical inputs. `slo_ms` is included only
+    when given, so a run without it hashes as it did before the option existed."""
+    inputs = {
+        "d": design.to_dict(),
+        "t": traffic.to_dict(),
+        "e": engine,
+        "s": seed,
+        "f": failures or [],
+        "dur": duration,
+        "v": ENGINE_VERSION,
+    }
+    if slo_ms is not None:
+        inputs["slo"] = float(slo_ms)
     blob = json.dumps(
-        {
-            "d": design.to_dict(),
-            "t": traffic.to_dict(),
-            "e": engine,
-            "s": seed,
-            "f": failures or [],
-            "dur": duration,
-            "v": ENGINE_VERSION,
-        },
+        inputs,
         sort_keys=True,
         default=str,
     )
