@@ -19,7 +19,7 @@ from sdc.extensions import db
 from sdc.models import GradeReport, Project, SimulationRun, User, Version, utcnow
 from sdc.services import jobs
 from sdc.services.projects import start_project
-from sdc.services.runs import verdict
+from sdc.services.runs import SNAPSHOT_SLO_KEY, baseline_snapshot, verdict
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,13 @@ def seed_demo(owner: User) -> dict:
         db.session.commit()
         created["project"] = True
     version = max(project.versions, key=lambda v: v.number)
-    scenario = project.scenario
     has_run = db.session.scalar(
         select(SimulationRun.id).where(
             SimulationRun.version_id == version.id, SimulationRun.status == "completed"
         )
     )
     if not has_run:
-        _seed_run(owner, version, scenario.slug)
+        _seed_run(owner, version)
         created["run"] = True
     has_grade = db.session.scalar(
         select(GradeReport.id).where(
@@ -72,10 +71,10 @@ def seed_demo(owner: User) -> dict:
     return created
 
 
-def _seed_run(owner: User, version: Version, slug: str) -> None:
+def _seed_run(owner: User, version: Version) -> None:
     from sdc.core.simulation import ENGINE_VERSION, simulate
 
-    snapshot = {"design": version.document(), "scenario_slug": slug}
+    snapshot = baseline_snapshot(version)
     input_hash = jobs.canonical_hash(
         {
             "snapshot": snapshot,
@@ -86,7 +85,9 @@ def _seed_run(owner: User, version: Version, slug: str) -> None:
         }
     )
     started = utcnow()
-    result = simulate(snapshot["design"], engine="des", seed=DEMO_SEED)
+    result = simulate(
+        snapshot["design"], engine="des", seed=DEMO_SEED, slo_ms=snapshot[SNAPSHOT_SLO_KEY]
+    )
     db.session.add(
         SimulationRun(
             version_id=version.id,

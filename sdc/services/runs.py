@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from sdc.core.simulation import (
+    DEFAULT_SLO_MS,
     ENGINE_VERSION,
     InvalidDesign,
     simulate,
@@ -32,6 +33,51 @@ ENGINES = ("des", "analytic")
 DEFAULT_ENGINE = "des"
 DEFAULT_SEED = 1
 MAX_FAILURES = 5
+
+
+# The scenario's p95 target (ms) at start time, which the DES timeline and blast radius judge
+# against. Absent from runs started before it was recorded: those used the simulator default.
+SNAPSHOT_SLO_KEY = "slo_p95_ms"
+
+
+def slo_target(slos: dict | None) -> float | None:
+    """The scenario's p95 target in ms, or None when it sets none (or an unusable one)."""
+    value = (slos or {}).get("p95_ms")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if 0 < value <= 3_600_000 else None
+
+
+def slo_threshold(run: SimulationRun) -> dict:
+    """Which p95 threshold the run's timeline and blast radius use, for the manifest.
+
+    ``{"ms", "source", "note"}``: source ``scenario`` (the scenario's p95 target at start
+    time), ``no-target`` (the scenario set none) or ``legacy`` (started before the target was
+    recorded); both of the latter use the simulator's default ``DEFAULT_SLO_MS``.
+    """
+    snapshot = run.input_snapshot or {}
+    target = snapshot.get(SNAPSHOT_SLO_KEY)
+    if target is not None:
+        return {"ms": target, "source": "scenario", "note": "the scenario's p95 target"}
+    if SNAPSHOT_SLO_KEY in snapshot:
+        note = "the simulator's default: the scenario sets no p95 target"
+        return {"ms": DEFAULT_SLO_MS, "source": "no-target", "note": note}
+    note = (
+        "the simulator's default: this run started before runs recorded the scenario's "
+        "target; run it again to judge against the target"
+    )
+    return {"ms": DEFAULT_SLO_MS, "source": "legacy", "note": note}
+
+
+def baseline_snapshot(version: Version) -> dict:
+    """What a baseline run of ``version`` simulates: the design with its traffic, the scenario
+    slug and the scenario's p95 target now (editing either later never changes the run)."""
+    scenario = version.project.scenario
+    return {
+        "design": version.document(),
+        "scenario_slug": scenario.slug,
+        SNAPSHOT_SLO_KEY: slo_target(scenario.slos),
+    }
 
 
 class RunRefused(ServiceError):
@@ -78,7 +124,7 @@ def start_run(
         engine = "des"
     else:
         version = version_by_id_for(user, version_id)
-        snapshot = {"design": version.document(), "scenario_slug": version.project.scenario.slug}
+        snapshot = baseline_snapshot(version)
     policy.require(user, "run", version.project, "version")
     seed = DEFAULT_SEED if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
@@ -170,7 +216,12 @@ def execute_run(run_id: uuid.UUID) -> str:
     report = jobs.progress_reporter(SimulationRun, run_id, attempt)
     try:
         result = simulate(
-            snapshot["design"], engine=engine, seed=seed, failures=failures or None, progress=report
+            snapshot["design"],
+            engine=engine,
+            seed=seed,
+            failures=failures or None,
+            progress=report,
+            slo_ms=snapshot.get(SNAPSHOT_SLO_KEY),  # None (older runs): the default
         )
     except InvalidDesign as exc:
         reasons = "; ".join(f"{p.path}: {p.message}" for p in exc.problems[:10])

@@ -270,3 +270,108 @@ def test_verdict_against_slos():
         {"metrics": {"p95_ms": 98, "p95_ms_ci": [90, 104], "p99_ms": 120, "error_rate": 0}}, slos
     )
     assert close["overall"] == "too-close"
+
+
+# --- the SLO threshold of the timeline and blast radius ------------------------------------------
+
+# Every request spends exactly 100 ms in the API (deterministic, 50 servers, 20% busy): p95 is
+# a little over 100 ms in every second, above url-shortener's 80 ms target, far below 500 ms.
+SLOW_DESIGN = {
+    "format": "sdc-design/1",
+    "components": [
+        {"id": "users", "type": "client", "label": "Users"},
+        {
+            "id": "api",
+            "type": "service",
+            "label": "API",
+            "replicas": 2,
+            "azs": ["a", "b"],
+            "service_time_ms": 100,
+            "service_dist": "deterministic",
+            "concurrency": 50,
+        },
+    ],
+    "edges": [{"id": "e1", "source": "users", "target": "api"}],
+}
+SLOW_TRAFFIC = {**TRAFFIC, "baseline_rps": 100, "peak_multiplier": 1, "duration_s": 15}
+
+
+def _slo_events(result):
+    return [(e["t_s"], e["title"]) for e in result["timeline"] if "SLO" in e["title"]]
+
+
+def test_run_judges_timeline_and_blast_radius_against_the_scenario_p95_target(app, owner):
+    version = make_version(owner, SLOW_DESIGN, SLOW_TRAFFIC)
+    target = version.project.scenario.slos["p95_ms"]
+    assert target < 100  # the premise: the design misses the scenario's target
+
+    run, _ = runs.start_run(owner, version.id, engine="des")
+    db.session.refresh(run)
+    assert run.status == "completed", run.error
+    assert run.input_snapshot[runs.SNAPSHOT_SLO_KEY] == target
+    m = run.result["metrics"]
+    assert m["p95_ms"] > target and m["slo_ms"] == target and m["slo_source"] == "given"
+    assert _slo_events(run.result) == [(0.0, "p95 latency above the SLO")]
+    assert runs.slo_threshold(run) == {
+        "ms": target,
+        "source": "scenario",
+        "note": "the scenario's p95 target",
+    }
+
+    # the failure lab judges against the baseline's threshold
+    fail = [{"mode": "traffic-surge", "multiplier": 1.5, "at_s": 3, "for_s": 5}]
+    fr, _ = runs.start_run(owner, None, baseline_run_id=run.id, failures=fail)
+    db.session.refresh(fr)
+    assert fr.status == "completed", fr.error
+    assert fr.input_snapshot == run.input_snapshot
+    blast = fr.result["blast_radius"]
+    assert blast["slo_ms"] == target and blast["slow_share"] == 1.0
+
+    # a later change of the scenario's target does not change the recorded one
+    scenario = version.project.scenario
+    scenario.slos = {**scenario.slos, "p95_ms": 400}
+    db.session.commit()
+    db.session.refresh(run)
+    assert run.input_snapshot[runs.SNAPSHOT_SLO_KEY] == target
+
+
+def test_identical_runs_still_deduplicate_with_the_slo_in_the_snapshot(app, owner):
+    version = make_version(owner, SLOW_DESIGN, SLOW_TRAFFIC)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runs, "_send", lambda run_id: None)
+        first, created1 = runs.start_run(owner, version.id, engine="des")
+        second, created2 = runs.start_run(owner, version.id, engine="des")
+        # a different target is a different input: not the same run
+        scenario = version.project.scenario
+        scenario.slos = {**scenario.slos, "p95_ms": 400}
+        db.session.commit()
+        third, created3 = runs.start_run(owner, version.id, engine="des")
+    assert created1 and not created2 and first.id == second.id
+    assert created3 and third.id != first.id and third.input_hash != first.input_hash
+
+
+def test_run_started_before_the_target_was_recorded_uses_the_default_and_says_so(app, owner):
+    version = make_version(owner, SLOW_DESIGN, SLOW_TRAFFIC)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runs, "_send", lambda run_id: None)
+        run, _ = runs.start_run(owner, version.id, engine="des")
+    legacy = {k: v for k, v in run.input_snapshot.items() if k != runs.SNAPSHOT_SLO_KEY}
+    db.session.execute(
+        update(SimulationRun).where(SimulationRun.id == run.id).values(input_snapshot=legacy)
+    )
+    db.session.commit()
+    assert runs.execute_run(run.id) == "completed"
+    db.session.refresh(run)
+    assert run.result["metrics"]["slo_ms"] == 500
+    assert run.result["metrics"]["slo_source"] == "default"
+    assert _slo_events(run.result) == []
+    threshold = runs.slo_threshold(run)
+    assert threshold["ms"] == 500 and threshold["source"] == "legacy"
+    assert "before runs recorded the scenario's target" in threshold["note"]
+
+
+def test_scenario_without_a_p95_target_uses_the_default():
+    assert runs.slo_target({"p99_ms": 300}) is None
+    assert runs.slo_target({"p95_ms": True}) is None and runs.slo_target({"p95_ms": 0}) is None
+    assert runs.slo_target({"p95_ms": 80}) == 80.0
+    assert runs.slo_target(None) is None

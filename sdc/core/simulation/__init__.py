@@ -6,6 +6,7 @@ See docs/simulation-model.md for the model and /work/shared/SIMULATION_MODEL.md 
 from .api import knee, simulate
 from .constants import (
     COMPONENT_TYPES,
+    DEFAULT_SLO_MS,
     DEFAULT_TRAFFIC,
     DETECTION_DELAY_S,
     ENGINE_VERSION,
@@ -23,6 +24,7 @@ Warning = DesignWarning  # noqa: A001 - the brief's name for a design warning
 
 __all__ = [
     "COMPONENT_TYPES",
+    "DEFAULT_SLO_MS",
     "DEFAULT_TRAFFIC",
     "DETECTION_DELAY_S",
     "ENGINE_VERSION",

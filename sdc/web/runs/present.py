@@ -93,6 +93,7 @@ def page_context(run, *, chart_prefix: str = "chart") -> dict:
         "scenario": run.version.project.scenario,
         "labels": labels,
         "slos": slos,
+        "slo_threshold": run_service.slo_threshold(run),
         "done": done,
         "active": run.status in ACTIVE,
     }

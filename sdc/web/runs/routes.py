@@ -249,6 +249,8 @@ def _lab_context(baseline, errors=None, form=None, selected_id=None) -> dict:
         "errors": errors or {},
         "form": form or {},
         "duration_s": present.duration_s(baseline),
+        # failure runs reuse the baseline's snapshot, so they judge against the same threshold
+        "slo_threshold": run_service.slo_threshold(baseline),
         "describe_failure": lambda spec: present.failure_summary(spec, labels),
     }
 
