@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 
@@ -515,3 +516,95 @@ def test_chart_breaks_lines_on_missing_values_and_escapes_names():
     assert "<b>" not in svg and "&lt;b&gt;" in svg and "T &amp; &lt;t&gt;" in svg
     empty = str(line_chart([], [], chart_id="c2", title="Nothing", y_label=""))
     assert "no time series" in empty
+
+
+# --- the SLO threshold: the scenario's p95 target, not the simulator's 500 ms default ----------
+
+# Every request spends exactly 100 ms in the API (deterministic, 20% busy): p95 is a little
+# over 100 ms from the first second, above url-shortener's 80 ms p95 target.
+SLOW_DESIGN = {
+    "format": "sdc-design/1",
+    "components": [
+        {"id": "users", "type": "client", "label": "Users"},
+        {
+            "id": "api",
+            "type": "service",
+            "label": "API",
+            "replicas": 2,
+            "azs": ["a", "b"],
+            "service_time_ms": 100,
+            "service_dist": "deterministic",
+            "concurrency": 50,
+        },
+    ],
+    "edges": [{"id": "e1", "source": "users", "target": "api"}],
+}
+
+
+def _text(markup: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)))
+
+
+def _region(body: str, start: str, end: str) -> str:
+    return _text(body.split(start, 1)[1].split(end, 1)[0])
+
+
+def test_run_from_the_app_judges_its_timeline_against_the_scenario_target(app, logged_in, user):
+    with app.app_context():
+        v = factories.make_runnable_version(
+            db.session.get(User, user.id),
+            SLOW_DESIGN,
+            {**factories.RUN_TRAFFIC, "baseline_rps": 100, "peak_multiplier": 1},
+        )
+        target = v.project.scenario.slos["p95_ms"]
+        version = {"project_id": str(v.project_id), "version_id": str(v.id)}
+    assert target == 80
+    run_url = start(logged_in, version)
+    body = logged_in.get(run_url).get_data(as_text=True)
+
+    verdict = _region(body, 'id="verdict"', "</section>")
+    assert "missed" in verdict
+    timeline = _region(body, 'id="timeline-heading"', "</section>")
+    assert "0 s p95 latency above the SLO" in timeline and "> 80 ms" in timeline
+    assert "Nothing notable happened" not in timeline
+    manifest = _region(body, 'id="manifest-slo"', "</dd>")
+    assert "p95 80 ms, the scenario's p95 target" in manifest
+
+    data = logged_in.get(run_url, headers={"Accept": "application/json"}).get_json()
+    assert data["result"]["metrics"]["slo_ms"] == 80
+    assert data["result"]["metrics"]["slo_source"] == "given"
+
+    # the failure lab: same threshold as the baseline
+    resp = inject(logged_in, run_url, mode="traffic-surge", multiplier="1.5", at_s="3", for_s="5")
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
+    lab = logged_in.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Slower than the 80 ms SLO" in _text(lab)
+    assert _region(lab, 'id="blast-slow">', "</dd>").strip() == "100.00%"
+
+
+def test_empty_timeline_claims_no_slo_breach_only_against_the_scenario_target(
+    app, logged_in, version, monkeypatch
+):
+    run_url = start(logged_in, version)  # the small fast design: p95 well under 80 ms
+    body = logged_in.get(run_url).get_data(as_text=True)
+    with app.app_context():
+        run = db.session.get(SimulationRun, _uuid(run_url.rsplit("/", 1)[-1]))
+        assert run.result["timeline"] == [] and run.result["metrics"]["p95_ms"] < 80
+    timeline = _region(body, 'id="timeline-heading"', "</section>")
+    assert "p95 stayed within the scenario's 80 ms target every second" in timeline
+
+    # a run started before runs recorded the target: judged against 500 ms, and it says so
+    hold_runs(monkeypatch)
+    old_url = start(logged_in, version, seed="7")
+    with app.app_context():
+        old = db.session.get(SimulationRun, _uuid(old_url.rsplit("/", 1)[-1]))
+        legacy = {k: v for k, v in old.input_snapshot.items() if k != run_service.SNAPSHOT_SLO_KEY}
+        old.input_snapshot = legacy
+        db.session.commit()
+        assert run_service.execute_run(old.id) == "completed"
+    body = logged_in.get(old_url).get_data(as_text=True)
+    timeline = _region(body, 'id="timeline-heading"', "</section>")
+    assert "no SLO breach" not in timeline and "within the scenario's" not in timeline
+    assert "p95 was only checked against 500 ms" in timeline
+    manifest = _region(body, 'id="manifest-slo"', "</dd>")
+    assert "p95 500 ms, the simulator's default" in manifest
