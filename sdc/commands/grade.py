@@ -58,6 +58,12 @@ def summary(report: dict) -> str:
                     f"      fix {a['fix']['kind']}: {diff}"
                     + ("" if p["improved"] else " (no measured improvement)")
                 )
+            if a.get("proof_note"):
+                out.append(f"      {a['proof_note']}")
+    elif report["risks"] or not all(r["passed"] for r in report["requirements"]):
+        out += ["", "Action items: none listed for the unmet requirements and risks below."]
+    else:
+        out += ["", "Action items: none; every requirement is met and no risk was found."]
     for title, key in (("Strengths", "strengths"), ("Risks", "risks")):
         if report[key]:
             out += ["", f"{title}:"] + [f"  - {s['text']}" for s in report[key]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from . import rubric
+from . import followups, rubric
 from .categories import STORE_TYPES
 from .evidence import pct, rnd
 from .fixes import apply_fix
@@ -353,16 +353,22 @@ def _notes_items(ctx) -> list[dict]:
     return out
 
 
-def build(ctx, categories: list[dict]) -> list[dict]:
-    """Action items sorted by impact (overall points at stake), with fix proofs."""
+def build(ctx, categories: list[dict], risks: list[dict] = ()) -> list[dict]:
+    """Action items sorted by impact (overall points at stake), with fix proofs.
+
+    Every risk (see followups) is addressed by at least one item; each item says in
+    `proof_note` why it has no fix proof, or whether its proof reaches a latency target."""
     items, seen = [], set()
     for it in candidates(ctx):
         key = repr(it["fix"]) if it["fix"] else it["id"]
         if key in seen:
             continue
         seen.add(key)
-        it["impact"] = round(lost_points(categories, it["links"]) * it["severity"], 2)
+        it["addresses"] = followups.addresses(ctx, it)
         items.append(it)
+    items += followups.missing(ctx, items, list(risks), _item)
+    for it in items:
+        it["impact"] = round(lost_points(categories, it["links"]) * it["severity"], 2)
     items.sort(key=lambda i: (-i["impact"], PRIORITY_ORDER[i["priority"]], i["id"]))
     proofs = 0
     for it in items:
@@ -370,6 +376,7 @@ def build(ctx, categories: list[dict]) -> list[dict]:
         if it["fix"] and proofs < MAX_PROOFS:
             it["fix_proof"] = proof(ctx, it)
             proofs += 1
+        it["proof_note"] = followups.proof_note(ctx, it)
         del it["links"], it["severity"], it["metric"]
     return items
 

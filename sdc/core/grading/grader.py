@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sdc.core.catalog import ScenarioSpec, load_catalog
 from sdc.core.simulation import ENGINE_VERSION, single_points_of_failure
 
-from . import actions, categories, checks, rubric
+from . import actions, categories, checks, followups, rubric
 from .evidence import Evidence, ms, pct, rnd, rps
 from .measure import Runner, des_duration, measure, scaled
 from .notes import NotesFacts, analyse_notes, mentions
@@ -92,7 +92,8 @@ def grade(doc: dict, scenario, *, seed: int = 0) -> dict:
         sc["requirements"], slos, peak, paths, meas, ctx.facts, ctx.ev, doc
     )
     cats = categories.build(ctx)
-    items = actions.build(ctx, cats)
+    risks = followups.risks(ctx)
+    items = actions.build(ctx, cats, risks)
     return {
         "format": REPORT_FORMAT,
         "rubric_version": rubric.RUBRIC_VERSION,
@@ -104,8 +105,8 @@ def grade(doc: dict, scenario, *, seed: int = 0) -> dict:
         "categories": cats,
         "requirements": ctx.requirements,
         "action_items": items,
-        "strengths": _strengths(ctx, cats),
-        "risks": _risks(ctx),
+        "strengths": followups.strengths(ctx, cats, risks),
+        "risks": risks,
         "evidence": ctx.ev.items(),
         "measurements": _measurements(ctx),
     }
@@ -331,47 +332,6 @@ def _record_notes(ctx: Context) -> None:
         credit=best,
         sentences=f.bottleneck_sentences[:5],
     )
-
-
-def _strengths(ctx: Context, cats: list[dict]) -> list[dict]:
-    out = []
-    for c in cats:
-        if c["score"] >= 80:
-            out.append({"text": f"{c['title']}: {c['rationale']}", "evidence": c["evidence"][:6]})
-    for r in ctx.requirements:
-        if r["passed"] and r["check"] in ("survives-az-down", "surge", "no-spof", "latency-slo"):
-            out.append({"text": f"{r['text']} ({r['detail']})", "evidence": r["evidence"][:6]})
-    return out
-
-
-def _risks(ctx: Context) -> list[dict]:
-    out = []
-    for r in ctx.requirements:
-        if not r["passed"]:
-            out.append(
-                {"text": f"Not met: {r['text']} ({r['detail']})", "evidence": r["evidence"][:6]}
-            )
-    floor = ctx.meas["floor"].get("p95_ms")
-    if floor is not None and floor > ctx.slos["p95_ms"]:
-        out.append(
-            {
-                "text": f"Even at a trickle p95 is {ms(floor)}, above the "
-                f"{ms(ctx.slos['p95_ms'])} SLO (network distance to far regions); "
-                "capacity was scored against "
-                f"{ms(ctx.meas['effective_slo']['p95_ms'])} instead",
-                "evidence": ["sim-floor"],
-            }
-        )
-    d = ctx.meas.get("des_az_down")
-    if d and not d.get("skipped") and (d.get("failed_share") or 0) > ctx.slos["max_error_rate"]:
-        out.append(
-            {
-                "text": f"Before health checks notice a lost AZ, {pct(d['failed_share'])} "
-                "of requests in the failure window fail",
-                "evidence": ["des-az-down"],
-            }
-        )
-    return out
 
 
 def _measurements(ctx: Context) -> dict:

@@ -1,12 +1,14 @@
 """The versioned rubric: categories, weights and the thresholds every score is built from.
 
-Bump RUBRIC_VERSION whenever a weight, a threshold or a criterion changes, so that stored
-grades can be told apart from new ones. Weights are points of the overall score (sum 100).
+Bump RUBRIC_VERSION whenever a weight, a threshold or a criterion changes, or what a report
+lists changes, so that stored grades can be told apart from new ones (1.1.0: every risk has an
+action item, strengths exclude categories with an unmet requirement; scores unchanged).
+Weights are points of the overall score (sum 100).
 """
 
 from __future__ import annotations
 
-RUBRIC_VERSION = "1.0.0"
+RUBRIC_VERSION = "1.1.0"
 
 # (key, weight, title) in report order.
 CATEGORIES: tuple[tuple[str, int, str], ...] = (
