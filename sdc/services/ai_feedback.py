@@ -79,8 +79,29 @@ def mock_answer(report: dict) -> str:
                     "evidence": category["evidence"][:3],
                 }
             )
-    summary = f"Overall {report.get('overall_score')}/100. Start with the highest-priority action items below."
-    return json.dumps({"summary": summary, "items": items})
+    return json.dumps({"summary": mock_summary(report), "items": items})
+
+
+def mock_summary(report: dict) -> str:
+    """One sentence that agrees with the report: unmet requirements, risks, the first item."""
+    reqs = report.get("requirements", [])
+    unmet = [r for r in reqs if not r.get("passed")]
+    risks = [r for r in report.get("risks", []) if not str(r.get("id", "")).startswith("req-")]
+    actions = report.get("action_items", [])
+    head = f"Overall {report.get('overall_score')}/100"
+    if not unmet and not risks and not actions:
+        return f"{head}; every scenario requirement is met and the grader found no risk."
+    found = (
+        f"{len(unmet)} of {len(reqs)} scenario requirements not met"
+        if unmet
+        else ("every scenario requirement met")
+    )
+    if risks:
+        found += f", {len(risks)} other risk(s)"
+    if not actions:
+        return f"{head}; {found}. This report lists no action items for them: regrade it."
+    first = actions[0]
+    return f"{head}; {found}. Start with the {first['priority']} item: {first['title']}."
 
 
 def _post(cfg: ProviderConfig, url: str, headers: dict, body: dict) -> dict:

@@ -187,3 +187,30 @@ def test_mock_provider_is_deterministic_and_grounded():
     first, second = ai_feedback.feedback(REPORT, cfg), ai_feedback.feedback(REPORT, cfg)
     assert first == second and first["available"] and first["dropped_items"] == 0
     assert all(set(i["evidence"]) <= {"ev-spof-db", "ev-p95"} for i in first["items"])
+
+
+def _req(rid: str, passed: bool) -> dict:
+    return {"id": rid, "text": rid, "passed": passed, "detail": "", "evidence": ["ev-p95"]}
+
+
+def test_mock_summary_agrees_with_the_report():
+    """It names what is unmet and the first item; it never sends the reader to items that do
+    not exist or calls a report with an unmet requirement clean."""
+    cfg = config("mock", None)
+    unmet = dict(
+        REPORT,
+        requirements=[_req("p95", False), _req("spof", True)],
+        risks=[
+            {"id": "req-p95", "text": "Not met: p95", "evidence": ["ev-p95"]},
+            {"id": "latency-floor", "text": "floor", "evidence": ["ev-p95"]},
+        ],
+    )
+    summary = ai_feedback.feedback(unmet, cfg)["summary"]
+    assert "1 of 2 scenario requirements not met, 1 other risk(s)" in summary
+    assert "Start with the P0 item: Add a database replica." in summary
+    clean = dict(REPORT, requirements=[_req("spof", True)], risks=[], action_items=[])
+    summary = ai_feedback.feedback(clean, cfg)["summary"]
+    assert "every scenario requirement is met" in summary and "Start with" not in summary
+    stale = dict(unmet, action_items=[])  # a report from before every risk had an item
+    summary = ai_feedback.feedback(stale, cfg)["summary"]
+    assert "no action items" in summary and "Start with" not in summary

@@ -225,3 +225,54 @@ def test_polling_keeps_the_slot(app, hx, monkeypatch):
     grade_id = re.search(r"/grades/([0-9a-f-]+)/status", body).group(1)
     again = hx.get(f"/grades/{grade_id}/status?slot=v1").get_data(as_text=True)
     assert again.startswith('<div id="grade-status-v1"') and "slot=v1" in again
+
+
+def _demo_design_version(app):
+    """A url-shortener project whose version 1 is the seeded demo's design."""
+    from sdc.services.demo import demo_design
+
+    doc = demo_design()
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == "user@example.com"))
+        _project, version = start_project(user, "url-shortener")
+        version.design = {k: v for k, v in doc.items() if k not in ("traffic", "notes")}
+        version.notes = doc.get("notes", "")
+        db.session.commit()
+        return version.project_id, version.id
+
+
+def test_demo_design_report_lists_an_item_for_the_missed_p95_and_says_there_is_no_proof(
+    app, logged_in, hx
+):
+    """The demo design misses the 80 ms p95 target only through network distance: the page
+    must not claim there is nothing to do, and must not show a fix proof it does not have."""
+    pid, vid = _demo_design_version(app)
+    location = logged_in.post(_grade_url(pid, vid), data={"csrf_token": hx.token}).headers[
+        "Location"
+    ]
+    body = logged_in.get(location).get_data(as_text=True)
+    data = logged_in.get(location, headers={"Accept": "application/json"}).json["report"]
+    assert [r["check"] for r in data["requirements"] if not r["passed"]] == ["latency-slo"]
+    assert "No action items" not in body and 'id="actions-none"' not in body
+    assert 'id="action-network-distance"' in body
+    assert escape(data["action_items"][0]["proof_note"]) in body
+    assert "No fix proof" in body
+    strengths = body.split('id="strengths-h"', 1)[1].split("</article>", 1)[0]
+    assert "Scalability:" not in strengths
+    assert "Start with the P1 item: Bring far-away users within the latency SLO." in body
+
+
+def test_a_stored_report_without_items_for_its_failures_does_not_claim_all_is_met(
+    app, logged_in, hx
+):
+    pid, vid = _demo_design_version(app)
+    location = logged_in.post(_grade_url(pid, vid), data={"csrf_token": hx.token}).headers[
+        "Location"
+    ]
+    with app.app_context():  # a report as rubric 1.0.0 stored it: no action items
+        row = db.session.get(GradeReport, uuid.UUID(location.rsplit("/", 1)[1]))
+        row.report = dict(row.report, action_items=[], rubric_version="1.0.0")
+        db.session.commit()
+    body = logged_in.get(location).get_data(as_text=True)
+    assert 'id="actions-missing"' in body and "Regrade" in body
+    assert "meets every requirement" not in body

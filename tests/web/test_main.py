@@ -304,3 +304,20 @@ def test_nav_links_settings_when_signed_in(logged_in):
     body = logged_in.get("/dashboard").get_data(as_text=True)
     assert 'href="/settings"' in body
     assert csrf_token(logged_in, "/dashboard")
+
+
+def test_demo_page_shows_the_unmet_requirement_and_its_action_item(app, client, runner):
+    """The seeded demo misses the url-shortener p95 target (network distance): the page lists
+    it, the next steps address it, and no strength restates the scalability category."""
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        report = db.session.scalar(select(GradeReport)).report
+    unmet = [r for r in report["requirements"] if not r["passed"]]
+    assert [r["check"] for r in unmet] == ["latency-slo"]
+    body = client.get("/demo").get_data(as_text=True)
+    listed = body.split('id="demo-unmet"', 1)[1].split("</ul>", 1)[0]
+    assert "Meets the p95 latency target at the required peak load." in listed
+    nxt = body.split("What to improve next", 1)[1].split("</ul>", 1)[0]
+    assert "Bring far-away users within the latency SLO" in nxt
+    strengths = body.split("<h3>Strengths</h3>", 1)[1].split("</ul>", 1)[0]
+    assert "Scalability:" not in strengths and "within the SLO up to" not in body
