@@ -118,9 +118,9 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     # (anonymous browsers see the invite page, to sign in or sign up as the invited address)
     ("members.show_invite", "GET"): signed_in(403, anon=200),
     ("members.accept_invite", "POST"): signed_in(403),
-    # the owner cannot leave their own project
+    # the owner cannot leave their own project: the policy refuses it with a 403 that says why
     ("members.leave", "POST"): _row(
-        anonymous=LOGIN, link=LOGIN, outsider=404, viewer=303, editor=303, owner=400, admin=404
+        anonymous=LOGIN, link=LOGIN, outsider=404, viewer=303, editor=303, owner=403, admin=404
     ),
     # --- status (admins declare incidents) ----------------------------------------------
     ("status.set_incident", "POST"): admin_only(303),
