@@ -96,6 +96,19 @@ def _send(run_id: str) -> None:
     run_simulation(run_id)
 
 
+def run_input_hash(snapshot: dict, engine: str, seed: int, failures: list) -> str:
+    """What identifies a run's input (same hash, same result): de-duplication and look-ups."""
+    return jobs.canonical_hash(
+        {
+            "snapshot": snapshot,
+            "engine": engine,
+            "seed": seed,
+            "failures": failures,
+            "engine_version": ENGINE_VERSION,
+        }
+    )
+
+
 def start_run(
     user: User,
     version_id: uuid.UUID,
@@ -104,8 +117,10 @@ def start_run(
     seed: int | None = None,
     failures: list[dict] | None = None,
     baseline_run_id: uuid.UUID | None = None,
+    snapshot: dict | None = None,
 ) -> tuple[SimulationRun, bool]:
-    """Create a pending run of the version as it is now and enqueue it.
+    """Create a pending run of the version as it is now (or of ``snapshot``, a
+    ``baseline_snapshot``-shaped dict such as a grade's design) and enqueue it.
 
     Returns ``(run, created)``; when an identical run (same version and inputs) is already
     pending or running, that run is returned with ``created=False`` (a double click starts one
@@ -124,7 +139,7 @@ def start_run(
         engine = "des"
     else:
         version = version_by_id_for(user, version_id)
-        snapshot = baseline_snapshot(version)
+        snapshot = snapshot or baseline_snapshot(version)
     policy.require(user, "run", version.project, "version")
     seed = DEFAULT_SEED if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
@@ -156,15 +171,7 @@ def start_run(
         first = failure_problems[0]
         raise RunRefused(f"{first['path']}: {first['message']}", failure_problems, field="failures")
 
-    input_hash = jobs.canonical_hash(
-        {
-            "snapshot": snapshot,
-            "engine": engine,
-            "seed": seed,
-            "failures": failures,
-            "engine_version": ENGINE_VERSION,
-        }
-    )
+    input_hash = run_input_hash(snapshot, engine, seed, failures)
     in_flight = db.session.scalar(
         select(SimulationRun).where(
             SimulationRun.version_id == version.id,

@@ -9,12 +9,14 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from sdc.core.grading import CATEGORIES
+from sdc.core.simulation import ENGINE_VERSION
 from sdc.extensions import limiter
-from sdc.services import RateLimited, grades
+from sdc.services import RateLimited, evidence_runs, grades, policy
+from sdc.services.runs import RunRefused
 from sdc.web.errors import error_response, wants_json
 from sdc.web.grades import bp
 from sdc.web.htmx import is_partial, redirect_to
-from sdc.web.limits import grade_limit
+from sdc.web.limits import grade_limit, run_limit
 
 ACTION_ID_MAX = 120
 SLOT = re.compile(r"[a-z0-9-]{1,24}")
@@ -64,7 +66,15 @@ def show(grade_id: uuid.UUID):
         return jsonify(grades.describe(row))
     if is_partial():
         return render_template("grades/_grade_status.html", grade=row, slot=_slot())
-    return render_template("grades/show.html", grade=row, categories=CATEGORIES)
+    return render_template(
+        "grades/show.html",
+        grade=row,
+        categories=CATEGORIES,
+        evidence_runs=evidence_runs.evidence_runs(row),
+        may_run=policy.can(current_user, "run", row.version.project),
+        engine_changed=evidence_runs.engine_changed(row),
+        current_engine_version=ENGINE_VERSION,
+    )
 
 
 @bp.get("/grades/<uuid:grade_id>/status")
@@ -103,3 +113,23 @@ def create_fix_version(grade_id: uuid.UUID):
     return redirect_to(
         url_for("workspace.show", project_id=version.project_id, version_id=version.id)
     )
+
+
+@bp.post("/grades/<uuid:grade_id>/evidence-run")
+@login_required
+@limiter.limit(run_limit)
+def open_evidence_run(grade_id: uuid.UUID):
+    """ "Open as a run": the run reproducing one simulation evidence item (new or existing)."""
+    evidence_id = request.form.get("evidence_id", "").strip()[: evidence_runs.EVIDENCE_ID_MAX]
+    back = url_for("grades.show", grade_id=grade_id)
+    if not evidence_id:
+        return _refused(evidence_runs.EvidenceNotRunnable("Choose an evidence item."), back)
+    try:
+        run, created = evidence_runs.start_run_for_evidence(current_user, grade_id, evidence_id)
+    except (evidence_runs.EvidenceNotRunnable, RunRefused, RateLimited) as exc:
+        return _refused(exc, back)
+    if wants_json():
+        from sdc.services import runs
+
+        return jsonify(runs.describe(run)), 201 if created else 200
+    return redirect_to(url_for("runs.show", run_id=run.id))
