@@ -177,6 +177,7 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     ("grades.status", "GET"): P("grades.status", "GET"),
     ("grades.regrade", "POST"): P("grades.regrade", "POST"),
     ("grades.create_fix_version", "POST"): P("grades.create_fix_version", "POST", ok=303),
+    ("grades.open_evidence_run", "POST"): P("grades.open_evidence_run", "POST", ok=303),
     ("compare.show", "GET"): P("compare.show", "GET"),
     ("compare.curve", "GET"): P("compare.curve", "GET"),
     ("compare.run_both", "POST"): P("compare.run_both", "POST", ok=303),

@@ -68,6 +68,8 @@ ROUTES: dict[tuple[str, str], tuple[str, int, dict]] = {
     ("grades.status", "GET"): ("read", 200, {}),
     ("grades.regrade", "POST"): ("grade", 303, {}),
     ("grades.create_fix_version", "POST"): ("edit", 422, {"action_id": "no-such"}),
+    # the table's grade has no evidence: past the policy, the evidence id is refused
+    ("grades.open_evidence_run", "POST"): ("run", 422, {"evidence_id": "des-peak"}),
     ("compare.show", "GET"): ("read", 200, {}),
     ("compare.curve", "GET"): ("read", 200, {}),
     ("compare.run_both", "POST"): ("compare", 201, {}),
