@@ -227,11 +227,15 @@ def test_polling_keeps_the_slot(app, hx, monkeypatch):
     assert again.startswith('<div id="grade-status-v1"') and "slot=v1" in again
 
 
-def _demo_design_version(app):
-    """A url-shortener project whose version 1 is the seeded demo's design."""
+def _demo_design_version(app, cdn_hit_ratio: float | None = None):
+    """A url-shortener project whose version 1 is the seeded demo's design, optionally with
+    its CDN answering a different share of reads."""
     from sdc.services.demo import demo_design
 
     doc = demo_design()
+    if cdn_hit_ratio is not None:
+        cdn = next(c for c in doc["components"] if c["type"] == "cdn")
+        cdn["params"]["hit_ratio"] = cdn_hit_ratio
     with app.app_context():
         user = db.session.scalar(db.select(User).where(User.email == "user@example.com"))
         _project, version = start_project(user, "url-shortener")
@@ -241,12 +245,18 @@ def _demo_design_version(app):
         return version.project_id, version.id
 
 
-def test_demo_design_report_lists_an_item_for_the_missed_p95_and_says_there_is_no_proof(
+# With the CDN answering 80% of reads (the catalog's minimum), more than 5% of url-shortener's
+# requests are apac users going to the us-east origin (about 190 ms round trip): p95 misses the
+# 120 ms target through network distance alone, while every other requirement passes.
+DISTANT_CDN_HIT_RATIO = 0.8
+
+
+def test_demo_design_with_a_weaker_cdn_lists_an_item_for_the_missed_p95_without_proof(
     app, logged_in, hx
 ):
-    """The demo design misses the 80 ms p95 target only through network distance: the page
-    must not claim there is nothing to do, and must not show a fix proof it does not have."""
-    pid, vid = _demo_design_version(app)
+    """A design that misses the p95 target only through network distance: the page must not
+    claim there is nothing to do, and must not show a fix proof it does not have."""
+    pid, vid = _demo_design_version(app, DISTANT_CDN_HIT_RATIO)
     location = logged_in.post(_grade_url(pid, vid), data={"csrf_token": hx.token}).headers[
         "Location"
     ]
@@ -265,7 +275,7 @@ def test_demo_design_report_lists_an_item_for_the_missed_p95_and_says_there_is_n
 def test_a_stored_report_without_items_for_its_failures_does_not_claim_all_is_met(
     app, logged_in, hx
 ):
-    pid, vid = _demo_design_version(app)
+    pid, vid = _demo_design_version(app, DISTANT_CDN_HIT_RATIO)
     location = logged_in.post(_grade_url(pid, vid), data={"csrf_token": hx.token}).headers[
         "Location"
     ]

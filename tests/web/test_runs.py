@@ -520,8 +520,8 @@ def test_chart_breaks_lines_on_missing_values_and_escapes_names():
 
 # --- the SLO threshold: the scenario's p95 target, not the simulator's 500 ms default ----------
 
-# Every request spends exactly 100 ms in the API (deterministic, 20% busy): p95 is a little
-# over 100 ms from the first second, above url-shortener's 80 ms p95 target.
+# Every request spends exactly 150 ms in the API (deterministic, 15% busy): p95 is a little
+# over 150 ms from the first second, above url-shortener's 120 ms p95 target.
 SLOW_DESIGN = {
     "format": "sdc-design/1",
     "components": [
@@ -532,7 +532,7 @@ SLOW_DESIGN = {
             "label": "API",
             "replicas": 2,
             "azs": ["a", "b"],
-            "service_time_ms": 100,
+            "service_time_ms": 150,
             "service_dist": "deterministic",
             "concurrency": 50,
         },
@@ -558,40 +558,40 @@ def test_run_from_the_app_judges_its_timeline_against_the_scenario_target(app, l
         )
         target = v.project.scenario.slos["p95_ms"]
         version = {"project_id": str(v.project_id), "version_id": str(v.id)}
-    assert target == 80
+    assert target == 120
     run_url = start(logged_in, version)
     body = logged_in.get(run_url).get_data(as_text=True)
 
     verdict = _region(body, 'id="verdict"', "</section>")
     assert "missed" in verdict
     timeline = _region(body, 'id="timeline-heading"', "</section>")
-    assert "0 s p95 latency above the SLO" in timeline and "> 80 ms" in timeline
+    assert "0 s p95 latency above the SLO" in timeline and "> 120 ms" in timeline
     assert "Nothing notable happened" not in timeline
     manifest = _region(body, 'id="manifest-slo"', "</dd>")
-    assert "p95 80 ms, the scenario's p95 target" in manifest
+    assert "p95 120 ms, the scenario's p95 target" in manifest
 
     data = logged_in.get(run_url, headers={"Accept": "application/json"}).get_json()
-    assert data["result"]["metrics"]["slo_ms"] == 80
+    assert data["result"]["metrics"]["slo_ms"] == 120
     assert data["result"]["metrics"]["slo_source"] == "given"
 
     # the failure lab: same threshold as the baseline
     resp = inject(logged_in, run_url, mode="traffic-surge", multiplier="1.5", at_s="3", for_s="5")
     assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
     lab = logged_in.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Slower than the 80 ms SLO" in _text(lab)
+    assert "Slower than the 120 ms SLO" in _text(lab)
     assert _region(lab, 'id="blast-slow">', "</dd>").strip() == "100.00%"
 
 
 def test_empty_timeline_claims_no_slo_breach_only_against_the_scenario_target(
     app, logged_in, version, monkeypatch
 ):
-    run_url = start(logged_in, version)  # the small fast design: p95 well under 80 ms
+    run_url = start(logged_in, version)  # the small fast design: p95 well under 120 ms
     body = logged_in.get(run_url).get_data(as_text=True)
     with app.app_context():
         run = db.session.get(SimulationRun, _uuid(run_url.rsplit("/", 1)[-1]))
-        assert run.result["timeline"] == [] and run.result["metrics"]["p95_ms"] < 80
+        assert run.result["timeline"] == [] and run.result["metrics"]["p95_ms"] < 120
     timeline = _region(body, 'id="timeline-heading"', "</section>")
-    assert "p95 stayed within the scenario's 80 ms target every second" in timeline
+    assert "p95 stayed within the scenario's 120 ms target every second" in timeline
 
     # a run started before runs recorded the target: judged against 500 ms, and it says so
     hold_runs(monkeypatch)

@@ -16,13 +16,25 @@ from .helpers import ROOT, SCENARIOS, TRAFFIC, basic, comp, edge, graded, req, s
 DEMO = ROOT / "sdc" / "services" / "data" / "demo_url_shortener.json"
 
 
-@lru_cache(maxsize=1)
-def _demo() -> str:
-    return json.dumps(grade(json.loads(Path(DEMO).read_text("utf-8")), "url-shortener"))
+# The seeded demo with its CDN answering only 80% of reads (the catalog's minimum): more than
+# 5% of url-shortener's requests are apac users going to the us-east origin (about 190 ms round
+# trip), so p95 misses the 120 ms target through network distance alone.
+DISTANT_CDN_HIT_RATIO = 0.8
 
 
-def demo() -> dict:
-    return json.loads(_demo())
+@lru_cache(maxsize=2)
+def _demo(cdn_hit_ratio: float | None) -> str:
+    doc = json.loads(Path(DEMO).read_text("utf-8"))
+    if cdn_hit_ratio is not None:
+        next(c for c in doc["components"] if c["type"] == "cdn")["params"]["hit_ratio"] = (
+            cdn_hit_ratio
+        )
+    return json.dumps(grade(doc, "url-shortener"))
+
+
+def demo(cdn_hit_ratio: float | None = None) -> dict:
+    """The report of the seeded demo design, or of it with another CDN hit ratio."""
+    return json.loads(_demo(cdn_hit_ratio))
 
 
 def far_users(with_cdn: bool) -> dict:
@@ -52,7 +64,7 @@ def addressed(report: dict) -> set[str]:
     return {a for item in report["action_items"] for a in item["addresses"]}
 
 
-NAMES = ["demo", "far-users", "far-users-cdn"] + [
+NAMES = ["demo", "demo-distant", "far-users", "far-users-cdn"] + [
     f"{slug}/{level}" for slug in SCENARIOS for level in ("strong", "middling")
 ]
 
@@ -60,15 +72,26 @@ NAMES = ["demo", "far-users", "far-users-cdn"] + [
 def report_of(name: str) -> dict:
     if name == "demo":
         return demo()
+    if name == "demo-distant":
+        return demo(DISTANT_CDN_HIT_RATIO)
     if name.startswith("far-users"):
         return far_users(name.endswith("cdn"))
     return graded(*name.split("/"))
 
 
-def test_demo_unmet_p95_and_every_risk_lead_to_action_items():
+def test_the_seeded_demo_meets_every_requirement():
+    """The demo is a design a learner can aim for (its p95 105 ms and p99 194 ms are under the
+    120 / 250 ms targets); its one risk is the AZ-detection window, with its P2 item."""
     r = demo()
+    assert [q["id"] for q in r["requirements"] if not q["passed"]] == []
+    assert {x["id"] for x in r["risks"]} == {"az-detection"}
+    assert [a["priority"] for a in r["action_items"]] == ["P2"]
+
+
+def test_demo_distant_unmet_p95_and_every_risk_lead_to_action_items():
+    r = demo(DISTANT_CDN_HIT_RATIO)
     unmet = [q for q in r["requirements"] if not q["passed"]]
-    assert [q["check"] for q in unmet] == ["latency-slo"]  # p95 105 ms vs 80 ms
+    assert [q["check"] for q in unmet] == ["latency-slo"]  # p95 about 185 ms vs 120 ms
     assert r["action_items"], "an unmet requirement must lead to an action item"
     risk_ids = {x["id"] for x in r["risks"]}
     assert {f"req-{unmet[0]['id']}", "latency-floor", "az-detection"} <= risk_ids
@@ -100,7 +123,7 @@ def test_a_miss_caused_only_by_distance_has_an_honest_action_item(with_cdn):
             assert a["proof_note"].startswith("No fix proof")
 
 
-@pytest.mark.parametrize("name", ["demo", "far-users"])
+@pytest.mark.parametrize("name", ["demo-distant", "far-users"])
 def test_scalability_rationale_names_the_budget_the_knee_was_measured_against(name):
     r = report_of(name)
     cat = next(c for c in r["categories"] if c["key"] == "scalability")
