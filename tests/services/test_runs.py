@@ -274,25 +274,6 @@ def test_verdict_against_slos():
 
 # --- the SLO threshold of the timeline and blast radius ------------------------------------------
 
-# Every request spends exactly 150 ms in the API (deterministic, 2 x 50 servers, 15% busy): p95
-# is a little over 150 ms in every second, above url-shortener's 120 ms target, far below 500 ms.
-SLOW_DESIGN = {
-    "format": "sdc-design/1",
-    "components": [
-        {"id": "users", "type": "client", "label": "Users"},
-        {
-            "id": "api",
-            "type": "service",
-            "label": "API",
-            "replicas": 2,
-            "azs": ["a", "b"],
-            "service_time_ms": 150,
-            "service_dist": "deterministic",
-            "concurrency": 50,
-        },
-    ],
-    "edges": [{"id": "e1", "source": "users", "target": "api"}],
-}
 SLOW_TRAFFIC = {**TRAFFIC, "baseline_rps": 100, "peak_multiplier": 1, "duration_s": 15}
 
 
@@ -301,7 +282,7 @@ def _slo_events(result):
 
 
 def test_run_judges_timeline_and_blast_radius_against_the_scenario_p95_target(app, owner):
-    version = make_version(owner, SLOW_DESIGN, SLOW_TRAFFIC)
+    version = make_version(owner, factories.SLOW_DESIGN, SLOW_TRAFFIC)
     target = version.project.scenario.slos["p95_ms"]
     assert target < 150  # the premise: the design misses the scenario's target
 
@@ -336,7 +317,7 @@ def test_run_judges_timeline_and_blast_radius_against_the_scenario_p95_target(ap
 
 
 def test_identical_runs_still_deduplicate_with_the_slo_in_the_snapshot(app, owner):
-    version = make_version(owner, SLOW_DESIGN, SLOW_TRAFFIC)
+    version = make_version(owner, factories.SLOW_DESIGN, SLOW_TRAFFIC)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runs, "_send", lambda run_id: None)
         first, created1 = runs.start_run(owner, version.id, engine="des")
@@ -351,7 +332,7 @@ def test_identical_runs_still_deduplicate_with_the_slo_in_the_snapshot(app, owne
 
 
 def test_run_started_before_the_target_was_recorded_uses_the_default_and_says_so(app, owner):
-    version = make_version(owner, SLOW_DESIGN, SLOW_TRAFFIC)
+    version = make_version(owner, factories.SLOW_DESIGN, SLOW_TRAFFIC)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runs, "_send", lambda run_id: None)
         run, _ = runs.start_run(owner, version.id, engine="des")

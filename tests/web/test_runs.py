@@ -520,26 +520,6 @@ def test_chart_breaks_lines_on_missing_values_and_escapes_names():
 
 # --- the SLO threshold: the scenario's p95 target, not the simulator's 500 ms default ----------
 
-# Every request spends exactly 150 ms in the API (deterministic, 15% busy): p95 is a little
-# over 150 ms from the first second, above url-shortener's 120 ms p95 target.
-SLOW_DESIGN = {
-    "format": "sdc-design/1",
-    "components": [
-        {"id": "users", "type": "client", "label": "Users"},
-        {
-            "id": "api",
-            "type": "service",
-            "label": "API",
-            "replicas": 2,
-            "azs": ["a", "b"],
-            "service_time_ms": 150,
-            "service_dist": "deterministic",
-            "concurrency": 50,
-        },
-    ],
-    "edges": [{"id": "e1", "source": "users", "target": "api"}],
-}
-
 
 def _text(markup: str) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)))
@@ -553,7 +533,7 @@ def test_run_from_the_app_judges_its_timeline_against_the_scenario_target(app, l
     with app.app_context():
         v = factories.make_runnable_version(
             db.session.get(User, user.id),
-            SLOW_DESIGN,
+            factories.SLOW_DESIGN,
             {**factories.RUN_TRAFFIC, "baseline_rps": 100, "peak_multiplier": 1},
         )
         target = v.project.scenario.slos["p95_ms"]
