@@ -190,7 +190,7 @@ def serve_command(host: str, port: int, worker: bool):
     settings = app.config["SDC_SETTINGS"]
     consumer = None
     if worker:
-        from sdc.consumer_supervisor import ConsumerSupervisor
+        from sdc.commands.consumer_supervisor import ConsumerSupervisor
 
         consumer = ConsumerSupervisor(
             lambda: subprocess.Popen([sys.executable, "-m", "sdc.cli", "worker"]),

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 
-from sdc.consumer_supervisor import ConsumerSupervisor
+from sdc.commands.consumer_supervisor import ConsumerSupervisor
 
 
 class FakeProcess:
