@@ -8,16 +8,16 @@ and, when suggestions are due, the catalog (1). Scores are 0-100; the trend is o
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from sdc.core.catalog import DIFFICULTIES
 from sdc.extensions import db
 from sdc.models import GradeReport, Project, Scenario, SimulationRun, User, Version
 from sdc.models.base import as_utc
-from sdc.services.policy import owned_by
 from sdc.services.projects import recent_projects
 from sdc.services.runs import verdict
 
@@ -39,10 +39,24 @@ CATEGORY_CHECKS = {
 }
 
 
-def _latest_per_project(model, project_ids, *columns, where=()):
-    """The newest row of ``model`` (a job on a version) per project, in one query."""
-    if not project_ids:
-        return {}
+@functools.cache
+def _latest_per_project_stmt(kind: str):
+    """The newest ``kind`` ("run": baseline runs, "grade": completed grades) per project among
+    ``:project_ids``, with its version number.
+
+    Built once and reused: constructing a windowed subquery costs more Python than running it,
+    and a reused statement keeps its SQL cache key (the dashboard is a hot page).
+    """
+    if kind == "run":
+        model, where = SimulationRun, SimulationRun.baseline_run_id.is_(None)
+        columns = (
+            SimulationRun.id.label("job_id"),
+            SimulationRun.status.label("status"),
+            SimulationRun.result["metrics"].label("metrics"),
+        )
+    else:
+        model, where = GradeReport, GradeReport.status == "completed"
+        columns = (GradeReport.id.label("job_id"), GradeReport.overall_score.label("score"))
     rank = (
         func.row_number()
         .over(partition_by=Version.project_id, order_by=model.created_at.desc())
@@ -56,11 +70,18 @@ def _latest_per_project(model, project_ids, *columns, where=()):
             rank,
         )
         .join(Version, Version.id == model.version_id)
-        .where(Version.project_id.in_(project_ids), *where)
+        .where(Version.project_id.in_(bindparam("project_ids", expanding=True)), where)
         .subquery()
     )
-    rows = db.session.execute(select(sq).where(sq.c.rank == 1)).mappings().all()
-    return {r["project_id"]: r for r in rows}
+    return select(sq).where(sq.c.rank == 1)
+
+
+def _latest_per_project(kind: str, project_ids) -> dict:
+    """``{project_id: row}`` of the newest ``kind`` per project (see the statement above)."""
+    if not project_ids:
+        return {}
+    rows = db.session.execute(_latest_per_project_stmt(kind), {"project_ids": project_ids})
+    return {r["project_id"]: r for r in rows.mappings()}
 
 
 def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]:
@@ -68,21 +89,8 @@ def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]
     the score of its latest completed grade (None when there is none)."""
     items = recent_projects(user, limit)
     project_ids = [i["project"].id for i in items]
-    runs = _latest_per_project(
-        SimulationRun,
-        project_ids,
-        SimulationRun.id.label("run_id"),
-        SimulationRun.status.label("status"),
-        SimulationRun.result["metrics"].label("metrics"),
-        where=(SimulationRun.baseline_run_id.is_(None),),
-    )
-    grades = _latest_per_project(
-        GradeReport,
-        project_ids,
-        GradeReport.id.label("grade_id"),
-        GradeReport.overall_score.label("score"),
-        where=(GradeReport.status == "completed",),
-    )
+    runs = _latest_per_project("run", project_ids)
+    grades = _latest_per_project("grade", project_ids)
     for item in items:
         pid = item["project"].id
         run, grade = runs.get(pid), grades.get(pid)
@@ -90,7 +98,7 @@ def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]
         if run is not None:
             result = {"metrics": run["metrics"]} if run["metrics"] else None
             item["run"] = {
-                "id": run["run_id"],
+                "id": run["job_id"],
                 "status": run["status"],
                 "version_number": run["version_number"],
                 "verdict": verdict(result, item["project"].scenario.slos)["overall"]
@@ -99,7 +107,7 @@ def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]
             }
         item["grade"] = (
             {
-                "id": grade["grade_id"],
+                "id": grade["job_id"],
                 "score": grade["score"],
                 "version_number": grade["version_number"],
             }
@@ -109,10 +117,10 @@ def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]
     return items
 
 
-def grade_history(user: User, limit: int = TREND_MAX_GRADES) -> list[dict]:
-    """Completed grades of the user's projects, oldest first (the newest ``limit``), with the
-    category scores taken out of the report in SQL (reports are large)."""
-    rows = db.session.execute(
+@functools.cache
+def _grade_history_stmt():
+    """Completed grades of projects owned by ``:user_id``, newest first, ``:limit`` of them."""
+    return (
         select(
             GradeReport.id,
             GradeReport.version_id,
@@ -127,10 +135,16 @@ def grade_history(user: User, limit: int = TREND_MAX_GRADES) -> list[dict]:
         .join(Version, Version.id == GradeReport.version_id)
         .join(Project, Project.id == Version.project_id)
         # The user's own practice: projects shared with them do not move their trend.
-        .where(owned_by(user), GradeReport.status == "completed")
+        .where(Project.owner_id == bindparam("user_id"), GradeReport.status == "completed")
         .order_by(GradeReport.created_at.desc())
-        .limit(limit)
-    ).all()
+        .limit(bindparam("limit"))
+    )
+
+
+def grade_history(user: User, limit: int = TREND_MAX_GRADES) -> list[dict]:
+    """Completed grades of the user's projects, oldest first (the newest ``limit``), with the
+    category scores taken out of the report in SQL (reports are large)."""
+    rows = db.session.execute(_grade_history_stmt(), {"user_id": user.id, "limit": limit}).all()
     out = []
     for r in reversed(rows):
         cats = r.categories if isinstance(r.categories, list) else []
@@ -236,21 +250,28 @@ def suggest_scenario(
     return best
 
 
-def counts(user: User) -> dict:
-    """Runs, failure drills and completed grades the user has started (one query)."""
+@functools.cache
+def _counts_stmt():
+    """Runs, failure drills and completed grades started by ``:user_id``, one row."""
 
     def count(model, *where):
         return (
-            select(func.count()).select_from(model).where(model.user_id == user.id, *where)
-        ).scalar_subquery()
-
-    row = db.session.execute(
-        select(
-            count(SimulationRun, SimulationRun.baseline_run_id.is_(None)),
-            count(SimulationRun, SimulationRun.baseline_run_id.is_not(None)),
-            count(GradeReport, GradeReport.status == "completed"),
+            select(func.count())
+            .select_from(model)
+            .where(model.user_id == bindparam("user_id"), *where)
+            .scalar_subquery()
         )
-    ).one()
+
+    return select(
+        count(SimulationRun, SimulationRun.baseline_run_id.is_(None)),
+        count(SimulationRun, SimulationRun.baseline_run_id.is_not(None)),
+        count(GradeReport, GradeReport.status == "completed"),
+    )
+
+
+def counts(user: User) -> dict:
+    """Runs, failure drills and completed grades the user has started (one query)."""
+    row = db.session.execute(_counts_stmt(), {"user_id": user.id}).one()
     return {"runs": row[0], "failure_drills": row[1], "grades": row[2]}
 
 

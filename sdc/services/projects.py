@@ -8,9 +8,10 @@ exist, and actions beyond reading go through ``policy.require``.
 from __future__ import annotations
 
 import copy
+import functools
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -59,35 +60,44 @@ def get_project_for(user: User, project_id: uuid.UUID, action: str = "read") -> 
     return project
 
 
+@functools.cache
+def _recent_projects_stmts():
+    """(projects owned by ``:user_id``, newest change first, ``:limit`` of them; the newest
+    version and the version count of each project in ``:project_ids``). Built once: the
+    dashboard runs them on every view."""
+    projects = (
+        select(Project)
+        .where(Project.owner_id == bindparam("user_id"))
+        .options(joinedload(Project.scenario))
+        .order_by(Project.updated_at.desc())
+        .limit(bindparam("limit"))
+    )
+    latest_sq = (
+        select(Version.project_id, func.max(Version.number).label("n"), func.count().label("c"))
+        .where(Version.project_id.in_(bindparam("project_ids", expanding=True)))
+        .group_by(Version.project_id)
+        .subquery()
+    )
+    latest = select(Version.project_id, Version.id, Version.number, latest_sq.c.c).join(
+        latest_sq,
+        (latest_sq.c.project_id == Version.project_id) & (latest_sq.c.n == Version.number),
+    )
+    return projects, latest
+
+
 def recent_projects(user: User, limit: int = 20) -> list[dict]:
     """The user's own projects, most recently changed first, each with its newest version
     (projects shared with the user are listed by ``sdc.services.members.shared_with``).
 
     Returns dicts ``{"project", "latest", "version_count"}``; two queries whatever the count.
     """
-    projects = list(
-        db.session.scalars(
-            select(Project)
-            .where(policy.owned_by(user))
-            .options(joinedload(Project.scenario))
-            .order_by(Project.updated_at.desc())
-            .limit(limit)
-        )
-    )
+    if not getattr(user, "is_authenticated", False):  # anonymous: owns nothing
+        return []
+    projects_stmt, latest_stmt = _recent_projects_stmts()
+    projects = list(db.session.scalars(projects_stmt, {"user_id": user.id, "limit": limit}))
     if not projects:
         return []
-    latest_sq = (
-        select(Version.project_id, func.max(Version.number).label("n"), func.count().label("c"))
-        .where(Version.project_id.in_([p.id for p in projects]))
-        .group_by(Version.project_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Version.project_id, Version.id, Version.number, latest_sq.c.c).join(
-            latest_sq,
-            (latest_sq.c.project_id == Version.project_id) & (latest_sq.c.n == Version.number),
-        )
-    ).all()
+    rows = db.session.execute(latest_stmt, {"project_ids": [p.id for p in projects]}).all()
     by_project = {r.project_id: r for r in rows}
     out = []
     for p in projects:
