@@ -163,13 +163,23 @@ def diagram(project_id: uuid.UUID, version_id: uuid.UUID):
     return editing.redirect_to(page_url(project_id, version_id))
 
 
-def _edit(project_id, version_id, kind: str, label: str, edit, selected=None, error_field=None):
-    """Run one design edit and answer it. ``kind``: "save" (autosave regions) or "workspace"."""
+def _edit(
+    project_id,
+    version_id,
+    kind: str,
+    label: str,
+    edit,
+    selected=None,
+    error_field=None,
+    version=None,
+):
+    """Run one design edit and answer it. ``kind``: "save" (autosave regions) or "workspace";
+    ``version``: already loaded for writing in this request (see ``edit_design``)."""
     values = request.values
     try:
         revision = common.revision(values)
         version = version_service.edit_design(
-            current_user, project_id, version_id, revision, label, edit
+            current_user, project_id, version_id, revision, label, edit, version=version
         )
     except StaleRevision as exc:
         chosen = _resolve(selected)
@@ -261,7 +271,8 @@ def _resolve(selected):
 @bp.patch("/components/<cid>")
 @login_required
 def update_component(project_id: uuid.UUID, version_id: uuid.UUID, cid: str):
-    version = _load(project_id, version_id)
+    # Loaded for writing (locked on PostgreSQL) once, and handed to the edit below.
+    version = version_service.get_version_for(current_user, project_id, version_id, write=True)
     comp = _selected(version.design, cid)
     if comp is None:
         return _invalid(
@@ -283,6 +294,7 @@ def update_component(project_id: uuid.UUID, version_id: uuid.UUID, cid: str):
         lambda d: design_ops.update_component(d, cid, changes),
         selected=cid,
         error_field="inspector",
+        version=version,
     )
 
 
