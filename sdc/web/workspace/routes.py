@@ -32,6 +32,7 @@ from sdc.web import editing
 from sdc.web import forms_common as common
 from sdc.web.diagram import render_diagram
 from sdc.web.notes import render_markdown
+from sdc.web.version_memo import memo
 from sdc.web.workspace import bp, forms
 
 bp.add_app_template_filter(render_markdown, "markdown")
@@ -53,7 +54,7 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
     """Everything the workspace templates need; the same for pages and fragments."""
     design = version.design
     pid, vid = version.project_id, version.id
-    validation = version_service.validate_design(design)
+    validation = memo("validation", version, None, lambda: version_service.validate_design(design))
     comp = _selected(design, selected)
 
     def link(cid: str) -> dict:
@@ -73,12 +74,7 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
         scenario=version.project.scenario,
         design=design,
         labels=labels,
-        diagram=render_diagram(
-            design,
-            selected=comp["id"] if comp else None,
-            link=link,
-            badges=comment_service.open_counts(vid),
-        ),
+        diagram=_diagram(version, comp["id"] if comp else None, link),
         role=role,
         can_edit=policy.allows(role, "edit"),
         validation=validation,
@@ -104,6 +100,18 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
         errors=errors or {},
         conflict=None,
         **extra,
+    )
+
+
+def _diagram(version, selected: str | None, link):
+    """The workspace diagram (memoised: the same stored design, selection and open-comment
+    badges always draw the same SVG; ``link`` depends only on the version's ids)."""
+    badges = comment_service.open_counts(version.id)
+    return memo(
+        "diagram",
+        version,
+        (selected, tuple(sorted(badges.items()))),
+        lambda: render_diagram(version.design, selected=selected, link=link, badges=badges),
     )
 
 
