@@ -7,10 +7,11 @@ default: the simulator uses common random numbers, so two runs differ only by wh
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from sdc.core.simulation import (
@@ -288,19 +289,36 @@ def failure_runs_of(baseline: SimulationRun) -> list[SimulationRun]:
     )
 
 
+@functools.cache
+def _latest_runs_stmt():
+    """The newest baseline run of each version in ``:version_ids`` (built once: hot path)."""
+    rank = (
+        func.row_number()
+        .over(partition_by=SimulationRun.version_id, order_by=SimulationRun.created_at.desc())
+        .label("rank")
+    )
+    newest = (
+        select(SimulationRun.id, rank)
+        .where(
+            SimulationRun.version_id.in_(bindparam("version_ids", expanding=True)),
+            SimulationRun.baseline_run_id.is_(None),
+        )
+        .subquery()
+    )
+    return (
+        select(SimulationRun)
+        .join(newest, newest.c.id == SimulationRun.id)
+        .where(newest.c.rank == 1)
+    )
+
+
 def latest_runs(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, SimulationRun]:
-    """The newest baseline (no failure) run per version, in one query."""
+    """The newest baseline (no failure) run per version, in one query that loads only those
+    rows (a version can have hundreds of runs, each with its full result)."""
     if not version_ids:
         return {}
-    rows = db.session.scalars(
-        select(SimulationRun)
-        .where(SimulationRun.version_id.in_(version_ids), SimulationRun.baseline_run_id.is_(None))
-        .order_by(SimulationRun.created_at.desc())
-    )
-    latest: dict[uuid.UUID, SimulationRun] = {}
-    for run in rows:
-        latest.setdefault(run.version_id, run)
-    return latest
+    rows = db.session.scalars(_latest_runs_stmt(), {"version_ids": list(version_ids)})
+    return {run.version_id: run for run in rows}
 
 
 def verdict(result: dict | None, slos: dict) -> dict:
