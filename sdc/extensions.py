@@ -23,3 +23,20 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=rate_limit_key)
 talisman = Talisman()
 cors = CORS()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit the request's session without expiring the objects it has loaded.
+
+    A plain commit expires every loaded object, so the next read of any attribute (the
+    signed-in user's, the version just saved) reloads it: one query per object on hot write
+    paths whose loaded state is still exactly what was committed. Call it only when that holds:
+    the caller has set on the objects whatever it wrote with bulk statements
+    (``set_committed_value``), and nothing else wrote them in this transaction.
+    """
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep

@@ -12,6 +12,7 @@ from importlib import resources
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sdc.extensions import db
@@ -327,7 +328,9 @@ def user_for_token(token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = _token_digest(token)
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == digest).options(joinedload(ApiToken.user))
+    )
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
     user = row.user

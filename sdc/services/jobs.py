@@ -46,21 +46,18 @@ def check_limits(model, user_id, noun: str) -> None:
     from sdc.services import RateLimited
 
     cfg = settings()
-    active = db.session.scalar(
-        select(func.count())
-        .select_from(model)
-        .where(model.user_id == user_id, model.status.in_(ACTIVE))
-    )
+    since = utcnow() - timedelta(minutes=1)
+    active, recent = db.session.execute(
+        select(
+            func.count().filter(model.status.in_(ACTIVE)),
+            func.count().filter(model.created_at > since),
+        ).where(model.user_id == user_id, or_(model.status.in_(ACTIVE), model.created_at > since))
+    ).one()
     if active >= cfg.runs_concurrent:
         raise RateLimited(
             f"You already have {active} {noun} queued or running (the limit is {cfg.runs_concurrent}). "
             "Wait for one to finish, then try again."
         )
-    recent = db.session.scalar(
-        select(func.count())
-        .select_from(model)
-        .where(model.user_id == user_id, model.created_at > utcnow() - timedelta(minutes=1))
-    )
     if recent >= cfg.runs_per_minute:
         raise RateLimited(
             f"You started {recent} {noun} in the last minute (the limit is {cfg.runs_per_minute}). "

@@ -22,7 +22,7 @@ from sdc.core.simulation import (
     validate_design,
     validate_failure,
 )
-from sdc.extensions import db
+from sdc.extensions import commit_keeping_loaded, db
 from sdc.models import Project, SimulationRun, User, Version, utcnow
 from sdc.services import NotFound, ServiceError, jobs, policy
 from sdc.services.projects import visible_to
@@ -119,6 +119,7 @@ def start_run(
     failures: list[dict] | None = None,
     baseline_run_id: uuid.UUID | None = None,
     snapshot: dict | None = None,
+    version: Version | None = None,
 ) -> tuple[SimulationRun, bool]:
     """Create a pending run of the version as it is now (or of ``snapshot``, a
     ``baseline_snapshot``-shaped dict such as a grade's design) and enqueue it.
@@ -127,7 +128,8 @@ def start_run(
     pending or running, that run is returned with ``created=False`` (a double click starts one
     run). Failure runs reuse the baseline run's snapshot and seed, so the difference between the
     two is the failure alone. Raises RunRefused (422) for an invalid design or failure and
-    RateLimited (429) past the per-user limits.
+    RateLimited (429) past the per-user limits. ``version``: the caller's
+    ``version_by_id_for(user, version_id)`` of this request, to save loading it again.
     """
     if engine not in ENGINES:
         raise RunRefused(f"Unknown engine {engine!r}: choose des or analytic.", field="engine")
@@ -139,7 +141,8 @@ def start_run(
         seed = baseline.seed
         engine = "des"
     else:
-        version = version_by_id_for(user, version_id)
+        if version is None or version.id != version_id:
+            version = version_by_id_for(user, version_id)
         snapshot = snapshot or baseline_snapshot(version)
     policy.require(user, "run", version.project, "version")
     seed = DEFAULT_SEED if seed is None else seed
@@ -200,9 +203,12 @@ def start_run(
         enqueued_at=utcnow(),
     )
     db.session.add(run)
-    db.session.commit()
+    # The signed-in user stays loaded (the audit row names them); the run reloads on its next
+    # read, with the job's progress if a consumer (or the immediate test queue) got to it.
+    commit_keeping_loaded()
+    db.session.expire(run)
     jobs.enqueue(SimulationRun, run_id, _send, stamped=True)
-    return run, True  # expired by the commits: attributes reload (with the job's progress)
+    return run, True
 
 
 def execute_run(run_id: uuid.UUID) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sdc.core import design_ops
 from sdc.core.design_ops import EditError
 from sdc.core.simulation import validate_design, validate_traffic
-from sdc.extensions import db
+from sdc.extensions import commit_keeping_loaded, db
 from sdc.models import Project, User, Version, VersionHistory, utcnow
 from sdc.models.history import REDO, UNDO
 from sdc.services import Conflict, NotFound, ServiceError, audit, policy
@@ -209,12 +209,7 @@ def _commit_written(version: Version, written: dict) -> None:
     set_committed_value(version.project, "updated_at", written["updated_at"])
     if editor_changed:
         db.session.expire(version, ["last_editor"])
-    session = db.session()
-    keep, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
+    commit_keeping_loaded()
 
 
 def _audit_removed_components(version: Version, new_design: dict, label: str) -> None:
@@ -435,12 +430,13 @@ def describe(version: Version) -> dict:
 
 
 def version_by_id_for(user: User, version_id: uuid.UUID) -> Version:
-    """Lookup by version id alone (for pages that only know the version)."""
+    """Lookup by version id alone (for pages that only know the version), with its project and
+    scenario (one query)."""
     version = db.session.scalar(
         select(Version)
         .join(Project, Project.id == Version.project_id)
         .where(Version.id == version_id, visible_to(user))
-        .options(joinedload(Version.project))
+        .options(joinedload(Version.project).joinedload(Project.scenario))
     )
     if version is None:
         raise NotFound("No such version.")

@@ -69,7 +69,7 @@ def create(project_id: uuid.UUID, version_id: uuid.UUID):
     back = back or url_for("workspace.show", project_id=project_id, version_id=version_id)
     try:
         options = forms.run_options(request.form if not request.is_json else _json_body())
-        run, created = run_service.start_run(current_user, version.id, **options)
+        run, created = run_service.start_run(current_user, version.id, version=version, **options)
     except forms.FormErrors as exc:
         return _refused(RunRefused(next(iter(exc.errors.values())), field="seed"), version, back)
     except (RunRefused, RateLimited) as exc:
