@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         help="time by this process's CPU time instead of the wall clock (a busy machine)",
     )
     parser.add_argument("--trace", action="store_true", help="with --memory: tracemalloc diff")
+    parser.add_argument(
+        "--ops-off",
+        action="store_true",
+        help="the app without its telemetry and audit hooks (loadtest.ops_off_app), to compare",
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="sdc-bench-"))
@@ -103,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     from sdc.settings import load_settings
 
     app = create_app(settings=load_settings(dict(os.environ)))
+    if args.ops_off:
+        from loadtest.ops_off_app import without_ops
+
+        without_ops(app)
     with app.app_context():
         upgrade()
         from sdc.services.scenarios import seed_scenarios

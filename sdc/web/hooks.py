@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
 from flask_wtf.csrf import CSRFError
 
 from sdc.extensions import csrf
@@ -56,15 +56,25 @@ def resource_of(view_args: dict | None) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _user_id():
-    from flask_login import current_user
+def _user_id() -> uuid.UUID | None:
+    """The requesting account for a telemetry row, without a database query of its own.
 
-    try:
-        if current_user and current_user.is_authenticated:
-            return current_user.id
-    except Exception:
+    The user this request already loaded (Flask-Login's cache, or the token hook), else the
+    account the signed session cookie names. A request that never needed its user (a health
+    check, a static file) must not pay a user query only to be attributed; a session revoked
+    since it was issued still names its account, which is what an operator tracing requests
+    wants to see.
+    """
+    user = g.get("_login_user")
+    if user is not None:
+        return user.id if user.is_authenticated else None
+    claim = session.get("_user_id")  # "<uuid>:<session version>" (accounts.load_session_user)
+    if not isinstance(claim, str):
         return None
-    return None
+    try:
+        return uuid.UUID(claim.partition(":")[0])
+    except ValueError:
+        return None
 
 
 def record_telemetry(status: int, response_bytes: int | None) -> None:
@@ -295,11 +305,10 @@ def init_request_processors(app: Flask) -> None:
             return
         from types import SimpleNamespace
 
-        user_id = _user_id()
-        if user_id is not None:
-            from flask_login import current_user
+        from flask_login import current_user
 
-            g._actor = SimpleNamespace(id=user_id, email=current_user.email)
+        if current_user.is_authenticated:
+            g._actor = SimpleNamespace(id=current_user.id, email=current_user.email)
 
     @app.before_request
     def reject_undecodable_form():

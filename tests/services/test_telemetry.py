@@ -37,6 +37,20 @@ def test_request_rows_use_the_route_template_and_request_id(app, logged_in):
     assert by_route["<unmatched>"].status in (400, 404)
 
 
+def test_a_request_that_never_needs_its_user_is_attributed_without_loading_it(app, logged_in, user):
+    """/healthz has no use for the account: its telemetry row names the session's account and
+    the request sends no query at all (the user query would be the only one)."""
+    from tests.conftest import captured_sql
+
+    with app.app_context():
+        engine = db.engine
+    with captured_sql(engine) as statements:
+        assert logged_in.get("/healthz").status_code == 200
+    assert statements == []
+    healthz = [r for r in _rows(app) if r.route == "/healthz"]
+    assert healthz and healthz[-1].user_id == user.id
+
+
 def test_malformed_request_id_is_replaced(client):
     resp = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"})
     assert resp.headers["X-Request-ID"] != "bad id <script>"
