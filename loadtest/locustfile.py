@@ -5,8 +5,8 @@ Run by ``loadtest/run.py`` (``make loadtest``), one phase at a time, by naming u
 - ``HelloUser``: the bare Flask hello app (the baseline every ratio is taken against);
 - ``DashboardUser``, ``WorkspaceUser``, ``AutosaveUser``, ``EnqueueUser``: one endpoint family
   each, no think time, for throughput and p99 at 16 connections;
-- ``CompareUser``: a fixed read/write mix, run against the app with and without telemetry and
-  audit to measure what they cost;
+- ``CompareUser`` and ``CompareOffUser``: a fixed read/write mix, run at the same time against
+  the app with and without telemetry and audit to measure what they cost;
 - ``BrowserUser``, ``ApiUser``, ``AdminUser``: the mixed journey with think time (sign in,
   dashboard, workspace, autosave bursts, traffic, run and poll, results, grade and poll, export,
   admin audit page, API-token JSON clients).
@@ -56,6 +56,7 @@ from loadtest.names import (  # noqa: E402
     LOGIN,
     LOGIN_FORM,
     NOTES,
+    OPS_OFF,
     POSITION,
     RESULTS,
     RUN,
@@ -373,7 +374,13 @@ class EnqueueUser(SdcUser):
 
 
 class CompareUser(SdcUser):
-    """The same mix against the app with and without telemetry and audit."""
+    """Telemetry and audit cost, half of the users against the full app: a fixed read/write mix.
+
+    ``CompareOffUser`` runs the same mix at the same time against the app without those hooks
+    (``LOADTEST_OPS_OFF_HOST``). Both servers share the machine while they are measured, so
+    whatever else it is doing slows both alike, and each server's throughput is what its
+    per-request cost allows on an equal share of the CPU.
+    """
 
     @task(2)
     def dashboard_page(self):
@@ -386,6 +393,22 @@ class CompareUser(SdcUser):
     @task(2)
     def autosave(self):
         self.edit_component()
+
+
+class CompareOffUser(CompareUser):
+    """``CompareUser``'s mix against the app without telemetry and audit; its request names end
+    in ``OPS_OFF`` so the two servers' figures stay apart."""
+
+    host = os.environ.get("LOADTEST_OPS_OFF_HOST")
+
+    def on_start(self) -> None:
+        request = self.client.request
+
+        def tagged(method, url, name=None, **kwargs):
+            return request(method, url, name=(name or url) + OPS_OFF, **kwargs)
+
+        self.client.request = tagged  # get/post/... all go through request()
+        super().on_start()
 
 
 # --- the mixed journey (think time) ----------------------------------------------------------

@@ -25,3 +25,4 @@ START = "POST /projects/start/<slug> (token)"
 IMPORT = "POST design import (token)"
 AUDIT = "GET /admin/audit"
 AUTOSAVE_NAMES = (COMPONENT, POSITION, NOTES)
+OPS_OFF = " [ops off]"  # suffix of requests served by the app without telemetry and audit

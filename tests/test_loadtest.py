@@ -46,7 +46,9 @@ def fake_results() -> dict:
         "mode": "standard",
         "phases": {
             "hello": {"endpoints": {names.HELLO: row(1000.0)}},
-            "dashboard": {"endpoints": {names.DASHBOARD: row(300.0)}},
+            "dashboard": {
+                "endpoints": {names.DASHBOARD: row(300.0), names.LOGIN: dict(row(0.0), requests=0)}
+            },
             "workspace": {"endpoints": {names.WORKSPACE: row(150.0, 80.0)}},
             "autosave": {
                 "endpoints": {n: row(60.0) for n in names.AUTOSAVE_NAMES},
@@ -79,6 +81,7 @@ def test_report_evaluates_every_budget_and_writes_both_files(tmp_path):
     for key in by_key:
         assert f"`{key}`" in md
     assert "MISSED" in md and "not run" in md
+    assert names.DASHBOARD in md and names.LOGIN not in md  # rows the steady-state reset zeroed
 
 
 @pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
@@ -86,7 +89,7 @@ def test_locustfile_imports_and_names_its_journeys():
     code = (
         "import loadtest.locustfile as lf; "
         "assert {'HelloUser','DashboardUser','WorkspaceUser','AutosaveUser','EnqueueUser',"
-        "'CompareUser','BrowserUser','ApiUser','AdminUser'} <= set(dir(lf))"
+        "'CompareUser','CompareOffUser','BrowserUser','ApiUser','AdminUser'} <= set(dir(lf))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
