@@ -13,7 +13,7 @@ import copy
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -156,13 +156,8 @@ def _commit(
                 traffic=copy.deepcopy(version.traffic),
             )
         )
-        db.session.execute(
-            delete(VersionHistory).where(
-                VersionHistory.version_id == version.id, VersionHistory.stack == REDO
-            )
-        )
         db.session.flush()
-        _prune(version.id)
+        _trim_history(version.id)
     result = db.session.execute(
         update(Version)
         .where(Version.id == version.id, Version.revision == revision)
@@ -232,22 +227,34 @@ def _audit_removed_components(version: Version, new_design: dict, label: str) ->
             )
 
 
-def _prune(version_id: uuid.UUID) -> None:
-    keep = (
+def _trim_history(version_id: uuid.UUID) -> None:
+    """After a recorded edit: the redo stack goes, and the undo stack keeps its newest
+    ``HISTORY_DEPTH`` steps (the one just added among them).
+
+    One statement, as it runs on every autosave: the id of the oldest step to keep comes from a
+    subquery (NULL while the stack is shorter than the depth, and ``id < NULL`` deletes
+    nothing). ``synchronize_session=False``: the only step this session holds is the new one,
+    which is never deleted.
+    """
+    oldest_kept = (
         select(VersionHistory.id)
         .where(VersionHistory.version_id == version_id, VersionHistory.stack == UNDO)
         .order_by(VersionHistory.id.desc())
-        .limit(HISTORY_DEPTH)
+        .offset(HISTORY_DEPTH - 1)
+        .limit(1)
+        .scalar_subquery()
     )
-    ids = list(db.session.scalars(keep))
-    if len(ids) >= HISTORY_DEPTH:
-        db.session.execute(
-            delete(VersionHistory).where(
-                VersionHistory.version_id == version_id,
-                VersionHistory.stack == UNDO,
-                VersionHistory.id < min(ids),
-            )
+    db.session.execute(
+        delete(VersionHistory)
+        .where(
+            VersionHistory.version_id == version_id,
+            or_(
+                VersionHistory.stack == REDO,
+                and_(VersionHistory.stack == UNDO, VersionHistory.id < oldest_kept),
+            ),
         )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def edit_design(

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from sdc.core.simulation import validate_design
 from sdc.extensions import db
@@ -438,6 +439,35 @@ def test_undo_redo_twenty_five_steps(app, hx, url):
     # A new edit clears the redo stack.
     rev = add(hx, url, rev, "cache")
     assert hx.post(url + "/redo", data={"revision": rev}).status_code == 422
+
+
+def test_undo_keeps_the_newest_history_depth_steps_and_an_edit_clears_redo(
+    app, hx, url, monkeypatch
+):
+    from sdc.models.history import REDO, UNDO, VersionHistory
+    from sdc.services import versions
+
+    monkeypatch.setattr(versions, "HISTORY_DEPTH", 3)
+    _, vid = ids(url)
+
+    def stacks():
+        with app.app_context():
+            rows = db.session.scalars(
+                select(VersionHistory)
+                .where(VersionHistory.version_id == uuid.UUID(vid))
+                .order_by(VersionHistory.id)
+            ).all()
+            return [(r.stack, len(r.design["components"])) for r in rows]
+
+    rev = 1
+    for _ in range(5):
+        rev = add(hx, url, rev, "service")
+    # Five edits, three kept: the states before edits 3, 4 and 5 (3, 4 and 5 components).
+    assert stacks() == [(UNDO, 3), (UNDO, 4), (UNDO, 5)]
+    rev = new_revision(hx.post(url + "/undo", data={"revision": rev}))
+    assert stacks() == [(UNDO, 3), (UNDO, 4), (REDO, 6)]
+    rev = add(hx, url, rev, "cache")  # the redo step goes, the undo stack is back at three
+    assert stacks() == [(UNDO, 3), (UNDO, 4), (UNDO, 5)]
 
 
 def test_undo_covers_traffic_and_is_revision_checked(app, hx, url):
