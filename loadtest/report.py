@@ -1,5 +1,6 @@
 """Budgets in, verdicts out: evaluate ``budgets.toml`` against a run's results and write the
-results as JSON and Markdown (``docs/load-test-results.{json,md}``).
+results as JSON and Markdown (``docs/load-test-results.{json,md}``). ``python -m loadtest.report
+FILE.json`` rewrites the Markdown beside a results file from its JSON.
 
 Every budget key has an entry in ``MEASURES``: a function from the results to the measured
 value, or None when this mode did not measure it (the fault budget outside fault mode, the soak
@@ -233,19 +234,55 @@ def markdown(results: dict) -> str:
                 f"{_fmt(p.get('rss_mb_start'), 1)} | {_fmt(p.get('rss_mb_end'), 1)} | "
                 f"{_fmt(p.get('rss_mb_max'), 1)} |"
             )
-    for section in ("fault", "soak"):
-        if results.get(section):
-            out += [
-                "",
-                f"## {section.title()}",
-                "",
-                "```json",
-                json.dumps(results[section], indent=1, default=str),
-                "```",
-            ]
+    if results.get("fault"):
+        out += _fault_lines(results["fault"])
+    if results.get("soak"):
+        out += _soak_lines(results["soak"])
     if results.get("analysis"):
         out += ["", "## Analysis", ""] + [f"- {a}" for a in results["analysis"]]
     return "\n".join(out) + "\n"
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def _fault_lines(fault: dict) -> list[str]:
+    events = "; ".join(f"{e['event']} at {e['at_s']:.1f} s" for e in fault.get("events", []))
+    return [
+        "",
+        "## Fault",
+        "",
+        f"During the mixed journey: {events or 'no events'}. Failed requests in the fault window "
+        f"({_fmt(fault.get('window_s'), 1)} s, from the first event to 5 s after the last): "
+        f"{_percent(fault.get('error_rate_during_fault'))}.",
+        "",
+        f"Runs created in the phase: {_fmt(fault.get('runs_created'))}; completed: "
+        f"{_fmt(fault.get('runs_completed'))}; **lost: {_fmt(fault.get('lost_jobs'))}**. A run "
+        f"the killed consumer held is re-queued by the reaper once it has been silent for "
+        f"{_fmt(fault.get('reaper_timeout_s'))} s, so the longest end-to-end times under Jobs "
+        f"include that wait.",
+    ]
+
+
+def _soak_lines(soak: dict) -> list[str]:
+    out = [
+        "",
+        "## Soak",
+        "",
+        f"{_fmt(soak.get('seconds'), 0)} s of the mixed journey with {_fmt(soak.get('users'))} "
+        f"users after an unmeasured {_fmt(soak.get('warmup_s'))} s warm-up: "
+        f"{_fmt(soak.get('requests'))} requests, {_fmt(soak.get('failures'))} failed; p99 "
+        f"{_fmt(soak.get('p99_ms_early'), 0)} ms in the first tenth and "
+        f"{_fmt(soak.get('p99_ms_late'), 0)} ms in the last (medians of locust's once-a-second p99 samples).",
+        "",
+        "| Process | memory growth | RSS once a minute (MB) |",
+        "|---|---:|---|",
+    ]
+    growth = soak.get("memory_growth") or {}
+    for name, marks in (soak.get("memory_mb") or {}).items():
+        out.append(f"| {name} | {_percent(growth.get(name))} | {', '.join(map(str, marks))} |")
+    return out
 
 
 def write(results: dict, json_path: Path, md_path: Path) -> None:
@@ -261,3 +298,16 @@ def print_budgets(checks: list[dict]) -> None:
             f"  {c['budget']:<{width}}  measured {_fmt(c['measured'], 3):>12}  "
             f"limit {_fmt(c['limit'], 3):>10}  {_verdict(c['ok']).strip('*')}"
         )
+
+
+if __name__ == "__main__":
+    # ``python -m loadtest.report docs/load-test-results.json``: rewrite the Markdown beside a
+    # results file from its JSON (after a change to this renderer; the figures are untouched).
+    import sys
+
+    for arg in sys.argv[1:]:
+        source = Path(arg)
+        source.with_suffix(".md").write_text(
+            markdown(json.loads(source.read_text(encoding="utf-8"))), encoding="utf-8"
+        )
+        print(f"wrote {source.with_suffix('.md')}")

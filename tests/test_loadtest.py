@@ -84,6 +84,35 @@ def test_report_evaluates_every_budget_and_writes_both_files(tmp_path):
     assert names.DASHBOARD in md and names.LOGIN not in md  # rows the steady-state reset zeroed
 
 
+def test_report_writes_fault_and_soak_as_prose_and_tables():
+    results = dict(
+        fake_results(),
+        fault={
+            "events": [{"event": "redis stopped", "at_s": 0.0}],
+            "window_s": 8.0,
+            "error_rate_during_fault": 0.0125,
+            "runs_created": 40,
+            "runs_completed": 39,
+            "lost_jobs": 1,
+            "reaper_timeout_s": 20,
+        },
+        soak={
+            "seconds": 600.0,
+            "warmup_s": 120,
+            "users": 8,
+            "requests": 1000,
+            "failures": 0,
+            "p99_ms_early": 90.0,
+            "p99_ms_late": 70.0,
+            "memory_growth": {"app": 0.0415},
+            "memory_mb": {"app": [316.0, 329.1]},
+        },
+    )
+    md = report.markdown(results)
+    assert "redis stopped at 0.0 s" in md and "1.25%" in md and "**lost: 1**" in md
+    assert "| app | 4.15% | 316.0, 329.1 |" in md
+
+
 @pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
 def test_locustfile_imports_and_names_its_journeys():
     code = (
