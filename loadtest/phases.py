@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -129,14 +130,31 @@ def mixed(ctx: Context, seconds: float | None = None, label: str = "mixed", duri
 SOAK_WARMUP_S = 120  # every job kind has reached both consumers (numba kernels compiled)
 
 
+def memory_growth(samples: list[tuple[float, float]], window_s: float = 60.0) -> float | None:
+    """A process's RSS growth over the soak from ``(seconds, MB)`` samples: the median of its
+    last ``window_s`` of samples against the median of its first.
+
+    Medians rather than the first and last sample: a consumer's RSS swings by about 20 MB both
+    ways from one second to the next as a simulation's arrays come and go, which a single
+    sample at each end would read as growth (or shrinkage). A leak moves the medians.
+    """
+    if not samples:
+        return None
+    first_t, last_t = samples[0][0], samples[-1][0]
+    start = statistics.median(mb for t, mb in samples if t - first_t < window_s)
+    end = statistics.median(mb for t, mb in samples if last_t - t < window_s)
+    return (end - start) / start if start else None
+
+
 def soak(ctx: Context) -> None:
     """A steady moderate rate (half the users, think time) for ``--soak`` seconds, after an
     unmeasured warm-up of the same mix.
 
-    Memory growth is each process's RSS at the end against its RSS when the measured soak
-    starts: a consumer compiles simulator kernels the first time it meets each job kind
-    (engine, failure mode, grading), which is warm-up, not a leak. ``memory_mb`` keeps one
-    sample a minute so a reader can see whether a process levels off.
+    Memory growth is each process's median RSS over the last minute against its median over
+    the first minute of the measured soak (``memory_growth``), which starts after the warm-up:
+    a consumer compiles simulator kernels the first time it meets each job kind (engine,
+    failure mode, grading), which is warm-up, not a leak. ``memory_mb`` keeps one sample a
+    minute so a reader can see whether a process levels off.
     """
     a = ctx.args
     users = max(2, a.users // 2)
@@ -155,8 +173,7 @@ def soak(ctx: Context) -> None:
         measured = [(t, mb) for t, mb in series if t >= t_start]
         if name == "locust" or len(measured) < 10:
             continue
-        start = measured[0][1]
-        growth[name] = (measured[-1][1] - start) / start if start else None
+        growth[name] = memory_growth(measured)
         marks, next_mark = [], 0.0
         for t, mb in measured:
             if t - t_start >= next_mark:

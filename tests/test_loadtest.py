@@ -113,6 +113,19 @@ def test_report_writes_fault_and_soak_as_prose_and_tables():
     assert "| app | 4.15% | 316.0, 329.1 |" in md
 
 
+def test_soak_memory_growth_compares_minute_medians_not_single_samples():
+    from loadtest.phases import memory_growth
+
+    # 10 minutes at 100 MB with 20 MB spikes every 6 s, the last sample among them: no growth.
+    flat = [(t, 120.0 if t % 6 == 0 else 100.0) for t in range(601)]
+    assert flat[-1][1] == 120.0 and memory_growth(flat) == 0.0
+    # A steady leak of 1 MB a minute from 100 MB: the last minute's median is 9 MB above the
+    # first's (each median sits half a minute into its window).
+    leak = [(t, 100.0 + t / 60) for t in range(601)]
+    assert memory_growth(leak) == pytest.approx(0.09, abs=0.002)
+    assert memory_growth([]) is None
+
+
 @pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
 def test_locustfile_imports_and_names_its_journeys():
     code = (
