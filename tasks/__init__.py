@@ -93,4 +93,5 @@ def load_task_modules() -> None:
         importlib.import_module(f"{__name__}.{info.name}")
 
 
+from tasks import memory as _memory  # noqa: E402,F401  (heap trimmed after each job)
 from tasks import signals as _signals  # noqa: E402,F401  (job telemetry receivers)
