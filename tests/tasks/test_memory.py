@@ -29,9 +29,7 @@ def test_release_free_heap_returns_freed_pages_to_the_os():
     assert len(kept) == 3125
 
 
-def test_every_simulation_job_ends_with_a_trim_and_housekeeping_does_not(
-    app, user, monkeypatch
-):
+def test_every_simulation_job_ends_with_a_trim_and_housekeeping_does_not(app, user, monkeypatch):
     from sdc.services import runs
     from tasks.simulation import reap_stuck_jobs
     from tests.services.test_runs import SMALL_DESIGN, TRAFFIC, make_version
