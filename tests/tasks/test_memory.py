@@ -26,7 +26,7 @@ def test_release_free_heap_returns_freed_pages_to_the_os():
     assert memory.release_free_heap() is True
     after = psutil.Process().memory_info().rss
     assert before - after > 100 * 2**20, (before / 2**20, after / 2**20)
-    assert len(kept) == 3125
+    del kept  # alive until the measurement, so the freed space stayed in holes
 
 
 def test_every_simulation_job_ends_with_a_trim_and_housekeeping_does_not(app, user, monkeypatch):
