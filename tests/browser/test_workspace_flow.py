@@ -89,6 +89,16 @@ def _inspector_ready(page, label: str):
     _htmx_settled(page)
 
 
+def _select(page, cid: str, label: str):
+    """Click a diagram node and wait until its inspector has been swapped in and wired. The old
+    inspector may already show the same component (a node just added is selected), so typing
+    before the swap edits an input that is about to be replaced: wait for a new element."""
+    page.evaluate("document.getElementById('component-inspector').dataset.replaced = 'no'")
+    page.locator(f"#select-{cid}").click()
+    expect(page.locator("#component-inspector:not([data-replaced])")).to_have_count(1)
+    _inspector_ready(page, label)
+
+
 def _watch_saving(page):
     """Record whether the "Saving…" indicator was ever shown (htmx adds .htmx-request)."""
     page.evaluate(
@@ -154,8 +164,7 @@ def test_build_url_shortener_with_javascript(page, browser_problems, signup):
     expect(replicas).to_have_value("3")
 
     # Select from the component list as well (keyboard users' way in).
-    page.locator("#select-cache-1").click()
-    _inspector_ready(page, "Link cache")
+    _select(page, "cache-1", "Link cache")
     page.get_by_label("Hit ratio (0 to 1)").fill("0.85")
     _expect_saved(page, 12)
 
@@ -353,7 +362,7 @@ def test_two_tabs_conflict_and_export_import(page, browser_problems, signup, tmp
     tab_b.goto(url)
 
     # Tab A changes the service; tab B, loaded before, then adds a cache on a stale revision.
-    page.locator("#select-service-1").click()
+    _select(page, "service-1", "Shortener API")
     page.get_by_label("Replicas", exact=True).fill("2")
     _expect_saved(page, 4)
     tab_b.get_by_role("button", name="+ cache", exact=True).click()
