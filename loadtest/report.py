@@ -274,7 +274,8 @@ def _soak_lines(soak: dict) -> list[str]:
         f"users after an unmeasured {_fmt(soak.get('warmup_s'))} s warm-up: "
         f"{_fmt(soak.get('requests'))} requests, {_fmt(soak.get('failures'))} failed; p99 "
         f"{_fmt(soak.get('p99_ms_early'), 0)} ms in the first tenth and "
-        f"{_fmt(soak.get('p99_ms_late'), 0)} ms in the last (medians of locust's once-a-second p99 samples).",
+        f"{_fmt(soak.get('p99_ms_late'), 0)} ms in the last (medians of locust's "
+        "once-a-second p99 samples).",
         "",
         "| Process | memory growth | RSS once a minute (MB) |",
         "|---|---:|---|",

@@ -22,7 +22,6 @@ from tasks import huey
 log = logging.getLogger(__name__)
 
 FINISHED = (S.SIGNAL_COMPLETE, S.SIGNAL_ERROR, S.SIGNAL_TIMEOUT, S.SIGNAL_INTERRUPTED)
-JOB_TASKS = {"run_simulation", "run_grade"}  # housekeeping tasks allocate next to nothing
 
 
 def _malloc_trim():
@@ -45,8 +44,10 @@ def release_free_heap() -> bool:
 
 @huey.signal(*FINISHED)
 def trim_after_job(signal, task, *_args, **_kwargs) -> None:
-    if getattr(task, "name", None) not in JOB_TASKS:
-        return
+    from sdc.services.telemetry import TASK_JOB_TYPES
+
+    if getattr(task, "name", None) not in TASK_JOB_TYPES:
+        return  # housekeeping (reaper, purge) allocates next to nothing
     try:
         release_free_heap()
     except Exception:  # never let housekeeping change a job's outcome
