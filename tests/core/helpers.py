@@ -127,13 +127,19 @@ def mmck(c, lam, mu, k_wait):
     return {"block": p[-1], "lq": lq, "l": lsys, "lam_eff": lam * (1 - p[-1])}
 
 
-def check_des_invariants(result: dict) -> None:
-    """Flow conservation and Little's law, asserted on every DES run of the tests."""
+def check_des_invariants(result: dict, littles_law: bool = True) -> None:
+    """Flow conservation and Little's law, asserted on every DES run of the tests.
+
+    ``littles_law=False`` checks flow only: over capacity the backlog grows for the whole run,
+    and what the warm-up leaves in the system (counted in L, not in lambda W) has no bound.
+    """
     import pytest
 
     m = result["metrics"]
     f = m["flow"]
     assert f["conserved"] and f["arrived"] == f["completed"] + f["rejected"] + f["in_flight"]
+    if not littles_law:
+        return
     ll = m["littles_law"]
     # L (time-average number in the system) = lambda W, up to window edge effects
     assert ll["L"] == pytest.approx(ll["lambda_W"], rel=0.02, abs=0.05)

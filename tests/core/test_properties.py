@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sdc.core.simulation import simulate, validate_design
@@ -67,13 +67,27 @@ def designs(draw, stable=False):
     return {"format": "sdc-design/1", "components": comps, "edges": edges, "traffic": traffic}
 
 
+def assume_valid(doc: dict) -> None:
+    """Discard the few drawn designs the validator rejects, after checking why.
+
+    Forward edges alone can still loop: a cache-aside miss goes back to the caller's stores, so
+    a store that calls the cache closes a cycle. The validator says so in a message; anything
+    else it rejects is a real disagreement between the strategy and the validator.
+    """
+    result = validate_design(doc)
+    if not result.ok:
+        assert [p.message for p in result.problems if "cycle" not in p.message] == []
+    assume(result.ok)
+
+
+DES_DURATION_S = 20
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
 @given(designs())
 def test_analytic_never_raises_and_is_sane(doc):
-    assert validate_design(doc).ok
+    assume_valid(doc)
     r = simulate(doc)
     json.dumps(r, allow_nan=False)
     for c in r["components"]:
@@ -87,17 +101,22 @@ def test_analytic_never_raises_and_is_sane(doc):
 @SETTINGS
 @given(designs(), st.integers(0, 2**31))
 def test_des_conserves_flow_and_is_deterministic(doc, seed):
-    a = simulate(doc, engine="des", seed=seed, duration_s=5)
-    check_des_invariants(a)
+    assume_valid(doc)
+    # Little's law holds up to what straddles the window's edges: at 5 s a node at 0.84
+    # utilisation was 6% off (over the check's tolerance), at 20 s under 0.1%. Over capacity
+    # the warm-up's backlog keeps growing, so only flow is checked there.
+    a = simulate(doc, engine="des", seed=seed, duration_s=DES_DURATION_S)
+    check_des_invariants(a, littles_law=not any(c["saturated"] for c in a["components"]))
     for c in a["components"]:
         assert 0.0 <= c["utilization"] <= 1.0 + 1e-9
-    b = simulate(doc, engine="des", seed=seed, duration_s=5)
+    b = simulate(doc, engine="des", seed=seed, duration_s=DES_DURATION_S)
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(designs())
 def test_analytic_and_des_agree_on_stable_designs(doc):
+    assume_valid(doc)
     an = simulate(doc)
     if an["metrics"]["saturated"] or (an["metrics"]["error_rate"] or 0) > 0.001:
         return
