@@ -4,6 +4,7 @@
     DATABASE_URL=postgresql://... python -m bench.requests
     python -m bench.requests --profile dashboard # cProfile one page (top 40 by cumulative)
     python -m bench.requests --memory 2000       # RSS while every page is served N times
+    python -m bench.requests --sql workspace     # every round trip one request of a page makes
 
 The app runs with the production settings the load test uses (Talisman, Flask-Limiter with
 limits raised, CSRF, telemetry and audit on), driven through Flask's test client, so the figures
@@ -69,6 +70,56 @@ def _time(fn, n: int, clock=time.perf_counter) -> float:
     return statistics.median(per)
 
 
+def _print_round_trips(app, fn, repeat: int = 50) -> None:
+    """Run ``fn`` ``repeat`` times; print each statement of one request with its mean wall ms.
+
+    BEGIN, COMMIT and ROLLBACK are listed where SQLAlchemy issues them (psycopg sends BEGIN as
+    its own round trip before the first statement). The last line splits the request's wall
+    time into time spent waiting on statements and the rest (Python: hooks, ORM, Jinja).
+    """
+    from sqlalchemy import event
+
+    from sdc.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    trips: list[list] = []
+    clock = time.perf_counter
+
+    def before(conn, cursor, sql, params, context, executemany):
+        trips.append([" ".join(sql.split())[:140], clock()])
+
+    def after(conn, cursor, sql, params, context, executemany):
+        trips[-1][1] = clock() - trips[-1][1]
+
+    hooks = {
+        "before_cursor_execute": before,
+        "after_cursor_execute": after,
+        "begin": lambda conn: trips.append(["BEGIN", 0.0]),
+        "commit": lambda conn: trips.append(["COMMIT", 0.0]),
+        "rollback": lambda conn: trips.append(["ROLLBACK", 0.0]),
+    }
+    for name, hook in hooks.items():
+        event.listen(engine, name, hook)
+    runs = []
+    try:
+        for _ in range(repeat):
+            trips.clear()
+            started = clock()
+            fn()
+            runs.append((clock() - started, list(trips)))
+    finally:
+        for name, hook in hooks.items():
+            event.remove(engine, name, hook)
+    first = runs[0][1]
+    for i, (sql, _) in enumerate(first):
+        same = [r[1][i][1] for r in runs if len(r[1]) == len(first)]
+        print(f"{i + 1:>3} {statistics.mean(same) * 1000:7.3f} ms  {sql}")
+    total = statistics.median(r[0] for r in runs) * 1000
+    waiting = statistics.median(sum(t for _, t in r[1]) for r in runs) * 1000
+    print(f"request {total:.2f} ms: statements {waiting:.2f} ms, the rest {total - waiting:.2f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="requests per round (default 200)")
@@ -80,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of timing: N rounds of every page, printing this process's RSS (leaks)",
     )
     parser.add_argument("--page", help="with --memory: only this page")
+    parser.add_argument(
+        "--sql", metavar="PAGE", help="print the round trips one request of PAGE makes"
+    )
     parser.add_argument(
         "--cpu",
         action="store_true",
@@ -217,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
                     print("    " + line)
         return 0
 
+    if args.sql:
+        _print_round_trips(app, pages[args.sql])
+        return 0
+
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -226,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         pstats.Stats(profiler).sort_stats(
             os.environ.get("SDC_PROFILE_SORT", "cumulative")
         ).print_stats(int(os.environ.get("SDC_PROFILE_LINES", "40")))
+        if os.environ.get("SDC_PROFILE_CALLERS"):
+            pstats.Stats(profiler).print_callers(os.environ["SDC_PROFILE_CALLERS"])
         return 0
 
     clock = time.process_time if args.cpu else time.perf_counter
