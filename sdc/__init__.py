@@ -42,7 +42,7 @@ def create_app(overrides: dict | None = None, settings: Settings | None = None) 
 
 
 def init_database(app: Flask) -> None:
-    from sdc import db_events  # noqa: F401  (SQLite pragmas and BEGIN IMMEDIATE)
+    from sdc import db_events  # noqa: F401  (SQLite pragmas, PostgreSQL round trips)
     from sdc.extensions import db, migrate
 
     db.init_app(app)
@@ -55,6 +55,7 @@ def init_security(app: Flask, settings: Settings) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from sdc.extensions import cors, csrf, limiter, talisman
+    from sdc.web import limits  # noqa: F401  (registers the sdc+redis:// limit storage)
     from sdc.web.method_override import MethodOverrideMiddleware
 
     app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app, max_body=settings.max_content_length)

@@ -110,7 +110,8 @@ class Settings:
             "SDC_ENV": self.env,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # Stale pooled connections are caught by sdc.db_events (a ping after idling).
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -126,7 +127,8 @@ class Settings:
             "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_DEFAULT": self.ratelimit_default,
-            "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            # sdc.web.limits.HitCachingRedisStorage: one Redis round trip per limit, not three.
+            "RATELIMIT_STORAGE_URI": f"sdc+{self.redis_url}" if self.redis_url else "memory://",
             "RATELIMIT_HEADERS_ENABLED": True,
             "RATELIMIT_SWALLOW_ERRORS": True,
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

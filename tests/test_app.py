@@ -76,7 +76,8 @@ def test_production_settings(tmp_path):
     assert s.queue_backend == "redis"
     cfg = s.flask_config()
     assert (
-        cfg["SESSION_COOKIE_SECURE"] is True and cfg["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
+        cfg["SESSION_COOKIE_SECURE"] is True
+        and cfg["RATELIMIT_STORAGE_URI"] == "sdc+redis://r:6379/0"
     )
     assert not (tmp_path / "secret_key").exists()
 

@@ -90,6 +90,9 @@ def _limited_app(migrated, tmp_path, storage="memory://"):
         },
         settings=make_settings(migrated, tmp_path / "limited"),
     )
+    # The limiter is one object per process: a Redis an earlier test killed left it on its
+    # memory fallback, which init_app does not undo.
+    limiter._storage_dead = False
     return application
 
 
@@ -139,8 +142,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server binary not installed")
-def test_redis_storage_then_memory_fallback_when_redis_dies(app, migrated, tmp_path):
+@pytest.fixture
+def redis_port():
+    """A private redis-server (no persistence) for one test; killed afterwards."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server binary not installed")
     import redis
 
     port = _free_port()
@@ -149,31 +155,79 @@ def test_redis_storage_then_memory_fallback_when_redis_dies(app, migrated, tmp_p
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        conn = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                conn.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        application = _limited_app(migrated, tmp_path, f"redis://127.0.0.1:{port}/0")
-        client = application.test_client()
-        assert [_hit(client).status_code for _ in range(3)] == [422] * 3
-        assert any(b"LIMITS" in key for key in conn.keys("*")), "counters are not in Redis"
-        assert _hit(client).headers["X-RateLimit-Remaining"] == str(LIMIT - 4)
-        proc.kill()  # Redis goes away mid-test
+    conn = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            conn.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield port, proc
+    if proc.poll() is None:
+        proc.kill()
         proc.wait(timeout=10)
-        statuses = [_hit(client).status_code for _ in range(LIMIT + 5)]
-        assert 500 not in statuses and set(statuses) <= {422, 429}
-        assert statuses[-1] == 429, statuses  # the memory fallback still limits
-        resp = _hit(client, {"HX-Request": "true"})
-        assert resp.status_code == 429 and "Retry-After" in resp.headers
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+
+
+# The stock Flask-Limiter Redis storage and ours (sdc.web.limits.HitCachingRedisStorage, the one
+# production uses) must behave the same.
+@pytest.mark.parametrize("scheme", ["redis", "sdc+redis"])
+def test_redis_storage_then_memory_fallback_when_redis_dies(
+    app, migrated, tmp_path, redis_port, scheme
+):
+    import redis
+
+    port, proc = redis_port
+    conn = redis.Redis(port=port)
+    application = _limited_app(migrated, tmp_path, f"{scheme}://127.0.0.1:{port}/0")
+    client = application.test_client()
+    assert [_hit(client).status_code for _ in range(3)] == [422] * 3
+    assert any(b"LIMITS" in key for key in conn.keys("*")), "counters are not in Redis"
+    resp = _hit(client)
+    assert resp.headers["X-RateLimit-Remaining"] == str(LIMIT - 4)
+    assert 55 <= int(resp.headers["X-RateLimit-Reset"]) - time.time() <= 61
+    proc.kill()  # Redis goes away mid-test
+    proc.wait(timeout=10)
+    statuses = [_hit(client).status_code for _ in range(LIMIT + 5)]
+    assert 500 not in statuses and set(statuses) <= {422, 429}
+    assert statuses[-1] == 429, statuses  # the memory fallback still limits
+    resp = _hit(client, {"HX-Request": "true"})
+    assert resp.status_code == 429 and "Retry-After" in resp.headers
     _close(application)
+
+
+def test_our_redis_storage_answers_the_headers_without_asking_again(
+    app, migrated, tmp_path, redis_port, monkeypatch
+):
+    """The login form has two limits (the default and its own). The stock storage sends a
+    command per limit to count, then GET and TTL for the limit the headers show; ours sends
+    only the counting commands and writes the same headers."""
+    import redis
+
+    port, _proc = redis_port
+    sent = []
+    execute = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        sent.append(args[0])
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    commands = {}
+    for scheme in ("redis", "sdc+redis"):
+        redis.Redis(port=port).flushall()
+        application = _limited_app(migrated, tmp_path, f"{scheme}://127.0.0.1:{port}/0")
+        client = application.test_client()
+        _hit(client)  # the first request also loads the scripts
+        sent.clear()
+        resp = _hit(client)
+        commands[scheme] = sorted(sent)
+        assert resp.headers["X-RateLimit-Remaining"] == str(LIMIT - 2)
+        assert 55 <= int(resp.headers["X-RateLimit-Reset"]) - time.time() <= 61
+        _close(application)
+    assert commands == {
+        "redis": ["EVALSHA", "EVALSHA", "GET", "TTL"],
+        "sdc+redis": ["EVALSHA", "EVALSHA"],
+    }
 
 
 def test_unreachable_redis_from_the_start_falls_back(app, migrated, tmp_path):
