@@ -24,6 +24,7 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import insert
 
+from sdc.db_events import single_statement
 from sdc.extensions import db
 from sdc.models import JobTelemetry, RequestTelemetry, utcnow
 
@@ -246,7 +247,7 @@ def record_job(
 
             defer_until_transaction_end(session, JobTelemetry, [row])
             return
-        with db.engine.begin() as conn:
+        with single_statement(db.engine) as conn:
             conn.execute(insert(JobTelemetry), [row])
     except Exception:
         log.warning("job telemetry: %s %s not recorded", event, job_id, exc_info=True)
