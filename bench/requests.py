@@ -101,16 +101,18 @@ def _print_round_trips(app, fn, repeat: int = 50) -> None:
     }
     for name, hook in hooks.items():
         event.listen(engine, name, hook)
+    waits = _count_round_trips()
     runs = []
     try:
         for _ in range(repeat):
             trips.clear()
             started = clock()
             fn()
-            runs.append((clock() - started, list(trips)))
+            runs.append((clock() - started, list(trips), waits.pop()))
     finally:
         for name, hook in hooks.items():
             event.remove(engine, name, hook)
+        _count_round_trips(stop=True)
     first = runs[0][1]
     for i, (sql, _) in enumerate(first):
         same = [r[1][i][1] for r in runs if len(r[1]) == len(first)]
@@ -118,6 +120,55 @@ def _print_round_trips(app, fn, repeat: int = 50) -> None:
     total = statistics.median(r[0] for r in runs) * 1000
     waiting = statistics.median(sum(t for _, t in r[1]) for r in runs) * 1000
     print(f"request {total:.2f} ms: statements {waiting:.2f} ms, the rest {total - waiting:.2f} ms")
+    pg, rd = (statistics.median(r[2][k] for r in runs) for k in ("postgresql", "redis"))
+    print(f"round trips per request: PostgreSQL {pg:g}, Redis {rd:g}")
+
+
+def _count_round_trips(stop: bool = False):
+    """Count the commands sent to a server: psycopg statements (a cursor execute, the pool's
+    ping included) and transaction commands it actually sends (BEGIN, COMMIT, ROLLBACK: its
+    ``_exec_command``, which a ROLLBACK on an idle connection never reaches), and redis-py's
+    ``execute_command``. ``pop()`` returns the counts so far and starts again; ``stop=True``
+    restores the patched functions."""
+    import psycopg
+    import redis
+    from psycopg._connection_base import BaseConnection
+
+    originals = _count_round_trips.__dict__.setdefault(
+        "originals",
+        (psycopg.Connection.wait, BaseConnection._exec_command, redis.Redis.execute_command),
+    )
+    if stop:
+        (psycopg.Connection.wait, BaseConnection._exec_command, redis.Redis.execute_command) = (
+            originals
+        )
+        return None
+    counts = {"postgresql": 0, "redis": 0}
+
+    def wait(self, gen, *args, **kwargs):
+        if "_execute_gen" in getattr(gen, "__qualname__", ""):
+            counts["postgresql"] += 1
+        return originals[0](self, gen, *args, **kwargs)
+
+    def exec_command(self, *args, **kwargs):
+        counts["postgresql"] += 1
+        return originals[1](self, *args, **kwargs)
+
+    def execute_command(self, *args, **kwargs):
+        counts["redis"] += 1
+        return originals[2](self, *args, **kwargs)
+
+    psycopg.Connection.wait = wait
+    BaseConnection._exec_command = exec_command
+    redis.Redis.execute_command = execute_command
+
+    class Counts:
+        def pop(self):
+            now = dict(counts)
+            counts.update(postgresql=0, redis=0)
+            return now
+
+    return Counts()
 
 
 def main(argv: list[str] | None = None) -> int:
