@@ -103,7 +103,9 @@ def test_the_pool_pings_only_connections_that_idled(app, probe, monkeypatch):
     with app.app_context():
         dialect = type(db.engine.dialect)
         original = dialect.do_ping
-        monkeypatch.setattr(dialect, "do_ping", lambda self, c: pings.append(1) or original(self, c))
+        monkeypatch.setattr(
+            dialect, "do_ping", lambda self, c: pings.append(1) or original(self, c)
+        )
         db.session.execute(text("SELECT 1"))
         pid = _backend()
         db.session.remove()  # back to the pool, stamped
