@@ -141,33 +141,14 @@ def reset_2fa_command(email: str, reason: str):
 
 @click.command("worker")
 @click.option("--workers", "-w", default=2, show_default=True, help="Worker threads.")
-@click.option(
-    "--nice",
-    type=click.IntRange(0, 19),
-    envvar="WORKER_NICE",
-    default=10,
-    show_default=True,
-    help="Added to this process's niceness (also read from $WORKER_NICE); 0 keeps it.",
-)
-def worker_command(workers: int, nice: int):
-    """Run a Huey consumer for simulation and grading jobs.
-
-    Jobs are batch work: where the consumer shares a host with the web tier, a page request
-    waiting on a CPU should not queue behind a simulation, so the consumer lowers its own
-    priority (``--nice``). On an idle host it still gets every free cycle.
-    """
+def worker_command(workers: int):
+    """Run a Huey consumer for simulation and grading jobs."""
     import tasks
     from tasks import huey
 
-    if nice:
-        os.nice(nice)
-
     tasks.load_task_modules()
     consumer = tasks.make_consumer(huey, workers)
-    click.echo(
-        f"Huey consumer: {type(huey).__name__}, {workers} worker threads, "
-        f"niceness {os.getpriority(os.PRIO_PROCESS, 0)}"
-    )
+    click.echo(f"Huey consumer: {type(huey).__name__}, {workers} worker threads")
     heartbeat = _start_heartbeat(consumer, workers)
     try:
         consumer.run()

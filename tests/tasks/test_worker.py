@@ -119,13 +119,10 @@ def test_real_consumer_completes_a_run(app, queue):
     with app.app_context():
         owner = db.session.get(User, factories.make_user().id)
         version = make_version(owner)
-        consumer = queue["start_consumer"]()
+        queue["start_consumer"]()
         run, _ = runs.start_run(owner, version.id, engine="analytic")
         assert run.status == "pending" and run.enqueued_at is not None
         _wait_for(lambda: _status(run.id) == "completed", 60, "the consumer to complete the run")
-        # Batch work yields the CPU to the web tier: the default --nice 10 (capped at 19).
-        ours = os.getpriority(os.PRIO_PROCESS, 0)
-        assert os.getpriority(os.PRIO_PROCESS, consumer.pid) == min(ours + 10, 19)
 
 
 def test_consumer_killed_mid_run_loses_nothing(app, queue):
