@@ -6,6 +6,9 @@
     python -m bench.requests --memory 2000       # RSS while every page is served N times
     python -m bench.requests --sql workspace     # every round trip one request of a page makes
 
+``--profile`` honours SDC_PROFILE_SORT (default cumulative), SDC_PROFILE_LINES (40) and
+SDC_PROFILE_CALLERS (a function name: also print who called it).
+
 The app runs with the production settings the load test uses (Talisman, Flask-Limiter with
 limits raised, CSRF, telemetry and audit on), driven through Flask's test client, so the figures
 are the server's CPU per request without gunicorn, sockets or a load generator. They are a

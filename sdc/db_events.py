@@ -72,6 +72,8 @@ def _sqlite_begin(conn):
 #   ``single_statement`` runs it in autocommit, where a statement is its own transaction.
 
 PING_AFTER_IDLE_S = 2.0
+# A read that takes row locks needs its transaction: the locks last until it ends.
+_LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 
 
 def _is_psycopg(dbapi_connection) -> bool:
@@ -119,9 +121,6 @@ def _reads_without_transaction(conn, cursor, statement, parameters, context, exe
         and dbapi_connection.info.transaction_status == TransactionStatus.IDLE
     ):
         dbapi_connection.autocommit = True
-
-
-_LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 
 
 @contextmanager
