@@ -230,8 +230,9 @@ def test_our_redis_storage_answers_the_headers_without_asking_again(
     }
 
 
-def test_unreachable_redis_from_the_start_falls_back(app, migrated, tmp_path):
-    application = _limited_app(migrated, tmp_path, f"redis://127.0.0.1:{_free_port()}/0")
+@pytest.mark.parametrize("scheme", ["redis", "sdc+redis"])
+def test_unreachable_redis_from_the_start_falls_back(app, migrated, tmp_path, scheme):
+    application = _limited_app(migrated, tmp_path, f"{scheme}://127.0.0.1:{_free_port()}/0")
     client = application.test_client()
     statuses = [_hit(client).status_code for _ in range(LIMIT + 3)]
     assert 500 not in statuses and statuses[-1] == 429, statuses
