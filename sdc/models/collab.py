@@ -103,6 +103,11 @@ class Comment(db.Model):
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     version: Mapped[Version] = relationship()
 
+    @classmethod
+    def open_thread(cls) -> tuple:
+        """The SQL conditions of an open thread: a top-level comment, unresolved, not deleted."""
+        return (cls.parent_id.is_(None), cls.resolved_at.is_(None), cls.deleted_at.is_(None))
+
 
 class Notification(db.Model):
     __tablename__ = "notifications"

@@ -68,12 +68,7 @@ def open_counts(version_id: uuid.UUID) -> dict[str | None, int]:
     """Open (unresolved, not deleted) threads per component id; None = the whole design."""
     rows = db.session.execute(
         select(Comment.component_id, func.count())
-        .where(
-            Comment.version_id == version_id,
-            Comment.parent_id.is_(None),
-            Comment.resolved_at.is_(None),
-            Comment.deleted_at.is_(None),
-        )
+        .where(Comment.version_id == version_id, *Comment.open_thread())
         .group_by(Comment.component_id)
     ).all()
     return {cid: n for cid, n in rows}

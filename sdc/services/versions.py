@@ -10,10 +10,11 @@ result would be invalid: the stored design is always a valid ``sdc-design/1`` do
 from __future__ import annotations
 
 import copy
+import functools
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, union_all, update
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,7 +22,7 @@ from sdc.core import design_ops
 from sdc.core.design_ops import EditError
 from sdc.core.simulation import validate_design, validate_traffic
 from sdc.extensions import commit_keeping_loaded, db
-from sdc.models import Project, User, Version, VersionHistory, utcnow
+from sdc.models import Comment, Project, User, Version, VersionHistory, utcnow
 from sdc.models.history import REDO, UNDO
 from sdc.services import Conflict, NotFound, ServiceError, audit, policy
 from sdc.services.projects import visible_to
@@ -81,16 +82,36 @@ def get_version_for(
     return version
 
 
-def history_depth(version_id: uuid.UUID) -> dict[str, int]:
-    """How many undo and redo steps are available: ``{"undo": n, "redo": m}``."""
-    rows = db.session.execute(
-        select(VersionHistory.stack, func.count())
-        .where(VersionHistory.version_id == version_id)
+@functools.cache
+def _workspace_counts_stmt():
+    """Rows ``(kind, key, n)`` for ``:version_id``: ``("history", stack, steps)`` and
+    ``("threads", component_id, open threads)``. Built once (see ``workspace_counts``)."""
+    vid = bindparam("version_id")
+    history = (
+        select(literal_column("'history'"), VersionHistory.stack, func.count())
+        .where(VersionHistory.version_id == vid)
         .group_by(VersionHistory.stack)
-    ).all()
-    counts = {UNDO: 0, REDO: 0}
-    counts.update({stack: n for stack, n in rows})
-    return counts
+    )
+    threads = (
+        select(literal_column("'threads'"), Comment.component_id, func.count())
+        .where(Comment.version_id == vid, *Comment.open_thread())
+        .group_by(Comment.component_id)
+    )
+    return union_all(history, threads)
+
+
+def workspace_counts(version_id: uuid.UUID) -> tuple[dict[str, int], dict[str | None, int]]:
+    """What every workspace render counts, in one statement (it is on the autosave path):
+    the undo and redo steps available, ``{"undo": n, "redo": m}``, and the open comment
+    threads per component id (None: the whole design), as ``comments.open_counts`` gives."""
+    history = {UNDO: 0, REDO: 0}
+    threads: dict[str | None, int] = {}
+    for kind, key, n in db.session.execute(_workspace_counts_stmt(), {"version_id": version_id}):
+        if kind == "history":
+            history[key] = n
+        else:
+            threads[key] = n
+    return history, threads
 
 
 def problem_field(path: str) -> str:

@@ -24,7 +24,6 @@ from sdc.core.simulation.constants import (
     TIERS,
     TYPE_DEFAULTS,
 )
-from sdc.services import comments as comment_service
 from sdc.services import policy
 from sdc.services import versions as version_service
 from sdc.services.versions import InvalidEdit, StaleRevision
@@ -101,6 +100,7 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
             "data-inspector-url": urls.inspector(cid),
         }
 
+    history, badges = version_service.workspace_counts(vid)
     labels = {c["id"]: c.get("label") or c["id"] for c in design.get("components", [])}
     role = policy.role_of(current_user, version.project)
     return dict(
@@ -110,12 +110,12 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
         scenario=version.project.scenario,
         design=design,
         labels=labels,
-        diagram=_diagram(version, comp["id"] if comp else None, link),
+        diagram=_diagram(version, comp["id"] if comp else None, link, badges),
         role=role,
         can_edit=policy.allows(role, "edit"),
         validation=validation,
         warnings_by_component=_warnings_by_component(validation),
-        history=version_service.history_depth(vid),
+        history=history,
         selected=comp,
         defaults=TYPE_DEFAULTS.get(comp["type"], {}) if comp else {},
         param_fields=forms.PARAM_FIELDS,
@@ -139,10 +139,9 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
     )
 
 
-def _diagram(version, selected: str | None, link):
+def _diagram(version, selected: str | None, link, badges: dict):
     """The workspace diagram (memoised: the same stored design, selection and open-comment
-    badges always draw the same SVG; ``link`` depends only on the version's ids)."""
-    badges = comment_service.open_counts(version.id)
+    ``badges`` always draw the same SVG; ``link`` depends only on the version's ids)."""
     return memo(
         "diagram",
         version,
