@@ -12,7 +12,18 @@ import functools
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import (
+    JSON,
+    Float,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 
 from sdc.core.catalog import DIFFICULTIES
 from sdc.extensions import db
@@ -39,49 +50,64 @@ CATEGORY_CHECKS = {
 }
 
 
-@functools.cache
-def _latest_per_project_stmt(kind: str):
-    """The newest ``kind`` ("run": baseline runs, "grade": completed grades) per project among
-    ``:project_ids``, with its version number.
-
-    Built once and reused: constructing a windowed subquery costs more Python than running it,
-    and a reused statement keeps its SQL cache key (the dashboard is a hot page).
-    """
-    if kind == "run":
-        model, where = SimulationRun, SimulationRun.baseline_run_id.is_(None)
-        columns = (
-            SimulationRun.id.label("job_id"),
-            SimulationRun.status.label("status"),
-            SimulationRun.result["metrics"].label("metrics"),
-        )
-    else:
-        model, where = GradeReport, GradeReport.status == "completed"
-        columns = (GradeReport.id.label("job_id"), GradeReport.overall_score.label("score"))
+def _ranked(model, where, *columns):
+    """``model`` rows of the projects in ``:project_ids`` that match ``where``, newest first per
+    project (``rank`` 1 is the newest), with their version number."""
     rank = (
         func.row_number()
         .over(partition_by=Version.project_id, order_by=model.created_at.desc())
         .label("rank")
     )
-    sq = (
+    return (
         select(
             Version.project_id.label("project_id"),
             Version.number.label("version_number"),
+            model.id.label("job_id"),
             *columns,
             rank,
         )
         .join(Version, Version.id == model.version_id)
         .where(Version.project_id.in_(bindparam("project_ids", expanding=True)), where)
-        .subquery()
     )
-    return select(sq).where(sq.c.rank == 1)
 
 
-def _latest_per_project(kind: str, project_ids) -> dict:
-    """``{project_id: row}`` of the newest ``kind`` per project (see the statement above)."""
-    if not project_ids:
-        return {}
-    rows = db.session.execute(_latest_per_project_stmt(kind), {"project_ids": project_ids})
-    return {r["project_id"]: r for r in rows.mappings()}
+@functools.cache
+def _latest_per_project_stmt():
+    """The newest baseline run and the newest completed grade of each project among
+    ``:project_ids``, in one statement (the dashboard is a hot page): rows with ``kind``
+    ("run" or "grade"), project_id, version_number, job_id, status and metrics (runs),
+    score (grades); the columns a kind does not have are NULL.
+
+    Built once and reused: constructing windowed subqueries costs more Python than running
+    them, and a reused statement keeps its SQL cache key.
+    """
+    runs = _ranked(
+        SimulationRun,
+        SimulationRun.baseline_run_id.is_(None),
+        literal_column("'run'").label("kind"),
+        SimulationRun.status.label("status"),
+        SimulationRun.result["metrics"].label("metrics"),
+        cast(null(), Float).label("score"),
+    ).subquery()
+    grades = _ranked(
+        GradeReport,
+        GradeReport.status == "completed",
+        literal_column("'grade'").label("kind"),
+        cast(null(), String).label("status"),
+        cast(null(), JSON).label("metrics"),
+        GradeReport.overall_score.label("score"),
+    ).subquery()
+    return union_all(select(runs).where(runs.c.rank == 1), select(grades).where(grades.c.rank == 1))
+
+
+def _latest_per_project(project_ids) -> tuple[dict, dict]:
+    """``({project_id: run row}, {project_id: grade row})``, the newest of each per project."""
+    latest: dict[str, dict] = {"run": {}, "grade": {}}
+    if project_ids:
+        rows = db.session.execute(_latest_per_project_stmt(), {"project_ids": project_ids})
+        for r in rows.mappings():
+            latest[r["kind"]][r["project_id"]] = r
+    return latest["run"], latest["grade"]
 
 
 def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]:
@@ -89,8 +115,7 @@ def recent_with_outcomes(user: User, limit: int = RECENT_PROJECTS) -> list[dict]
     the score of its latest completed grade (None when there is none)."""
     items = recent_projects(user, limit)
     project_ids = [i["project"].id for i in items]
-    runs = _latest_per_project("run", project_ids)
-    grades = _latest_per_project("grade", project_ids)
+    runs, grades = _latest_per_project(project_ids)
     for item in items:
         pid = item["project"].id
         run, grade = runs.get(pid), grades.get(pid)
