@@ -254,8 +254,10 @@ def test_dashboard_shows_verdict_score_trend_counts_and_weakness(app, logged_in,
             {"scalability": 75, "reliability-fault-tolerance": 45, "high-level-architecture": 90},
         )
         make_grade(user, v2, 0, status="failed")
+        newest_url = f"/projects/{project.id}/versions/{v2.id}"
     body = logged_in.get("/dashboard").get_data(as_text=True)
     assert "Recent projects" in body and "not graded" not in body
+    assert "v2 of 2" in body and f'href="{newest_url}"' in body  # the newest version, linked
     assert ">72<" in body  # the newest version's score (71.5 rounded)
     assert 'class="verdict verdict-' in body
     assert 'id="count-runs">1<' in body and 'id="count-drills">1<' in body
