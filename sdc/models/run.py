@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, Uuid, select
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from sdc.extensions import db
 from sdc.models.base import created_at, updated_at, uuid_pk
@@ -49,6 +49,20 @@ class SimulationRun(db.Model):
 
     version: Mapped[Version] = relationship()
     user: Mapped[User] = relationship()
+
+    @classmethod
+    def newest_baseline_id(cls, version_id):
+        """SQL: the id of the newest baseline run (no injected failure) of ``version_id`` (a
+        column or value), NULL when the version has none."""
+        run = aliased(cls)  # its own FROM: the enclosing query may select runs too
+        return (
+            select(run.id)
+            .where(run.version_id == version_id, run.baseline_run_id.is_(None))
+            .order_by(run.created_at.desc())
+            .limit(1)
+            .correlate_except(run)
+            .scalar_subquery()
+        )
 
 
 class GradeReport(db.Model):

@@ -22,7 +22,7 @@ from sdc.core import design_ops
 from sdc.core.design_ops import EditError
 from sdc.core.simulation import validate_design, validate_traffic
 from sdc.extensions import commit_keeping_loaded, db
-from sdc.models import Comment, Project, User, Version, VersionHistory, utcnow
+from sdc.models import Comment, Project, SimulationRun, User, Version, VersionHistory, utcnow
 from sdc.models.history import REDO, UNDO
 from sdc.services import Conflict, NotFound, ServiceError, audit, policy
 from sdc.services.projects import visible_to
@@ -57,6 +57,17 @@ def _stale(version: Version, user: User | None = None) -> StaleRevision:
     return StaleRevision(version.revision, by)
 
 
+def _version_stmt(user: User, project_id: uuid.UUID, version_id: uuid.UUID, *entities):
+    """The version (with its project and scenario, and any further ``entities``) if ``user``
+    may see it."""
+    return (
+        select(Version, *entities)
+        .join(Project, Project.id == Version.project_id)
+        .where(Version.id == version_id, Version.project_id == project_id, visible_to(user))
+        .options(contains_eager(Version.project).joinedload(Project.scenario))
+    )
+
+
 def get_version_for(
     user: User, project_id: uuid.UUID, version_id: uuid.UUID, *, write: bool = False
 ) -> Version:
@@ -66,12 +77,7 @@ def get_version_for(
     database supports it) for the rest of the transaction, and the caller must be allowed to
     edit (``policy``: a viewer gets Forbidden, 403).
     """
-    stmt = (
-        select(Version)
-        .join(Project, Project.id == Version.project_id)
-        .where(Version.id == version_id, Version.project_id == project_id, visible_to(user))
-        .options(contains_eager(Version.project).joinedload(Project.scenario))
-    )
+    stmt = _version_stmt(user, project_id, version_id)
     if write and db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Version)
     version = db.session.scalar(stmt)
@@ -80,6 +86,20 @@ def get_version_for(
     if write:
         policy.require(user, "edit", version.project, "version")
     return version
+
+
+def get_version_with_latest_run_for(
+    user: User, project_id: uuid.UUID, version_id: uuid.UUID
+) -> tuple[Version, SimulationRun | None]:
+    """``get_version_for`` (reading) plus the version's newest baseline run, or None, in the
+    same query: the workspace page shows both on every view."""
+    stmt = _version_stmt(user, project_id, version_id, SimulationRun).outerjoin(
+        SimulationRun, SimulationRun.id == SimulationRun.newest_baseline_id(Version.id)
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        raise NotFound("No such version.")
+    return row[0], row[1]
 
 
 @functools.cache

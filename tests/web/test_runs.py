@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from sdc.extensions import db
-from sdc.models import SimulationRun, User
+from sdc.models import SimulationRun, User, Version
 from sdc.services import runs as run_service
 from sdc.web.charts import Line, line_chart
 from tests import factories
@@ -67,6 +67,34 @@ def hold_runs(monkeypatch):
 
 
 # --- the Run button and status widget ----------------------------------------------------------
+
+
+def test_workspace_shows_its_newest_baseline_run(app, logged_in, user, version):
+    """The run control shows the newest run without injected failures: not an older run, and
+    not a failure drill started after it (the workspace loads it with the version)."""
+    with app.app_context():
+        owner = db.session.get(User, user.id)
+        older = factories.make_run(owner, db.session.get(Version, _uuid(version["version_id"])))
+        newest = factories.make_run(owner, older.version, seed=7)
+        drill = factories.make_run(
+            owner,
+            baseline=newest,
+            failures=[
+                {"mode": "node-down", "component_id": "api", "replicas": 1, "at_s": 5, "for_s": 5}
+            ],
+        )
+        ids = {"older": str(older.id), "newest": str(newest.id), "drill": str(drill.id)}
+    for url in (workspace_url(version), workspace_url(version) + "/traffic"):
+        body = logged_in.get(url).get_data(as_text=True)
+        control = body.split('id="run-control"', 1)[1].split('id="run-status"', 1)[1]
+        control = control.split("</div>", 1)[0]
+        assert f"/runs/{ids['newest']}" in control, url
+        assert ids["older"] not in body and ids["drill"] not in body, url
+    with app.app_context():  # a version without runs shows the button and no status
+        other = factories.make_runnable_version(db.session.get(User, user.id))
+        other_url = f"/projects/{other.project_id}/versions/{other.id}"
+    body = logged_in.get(other_url).get_data(as_text=True)
+    assert 'id="run-control"' in body and 'id="run-status"' not in body
 
 
 def test_run_button_on_workspace_and_traffic(logged_in, version):

@@ -23,6 +23,11 @@ def latest_run_of(version, siblings=None):
     return cache[version.id]
 
 
+def remember_latest_run(version, run) -> None:
+    """Seed ``latest_run_of`` with a run the view already loaded (None: the version has none)."""
+    g.setdefault("_latest_runs", {})[version.id] = run
+
+
 def latest_runs_for(version_ids):
     """``{version_id: run}`` for many versions in one query (the dashboard)."""
     ids = [v for v in version_ids if v]

@@ -31,6 +31,7 @@ from sdc.web import editing
 from sdc.web import forms_common as common
 from sdc.web.diagram import render_diagram
 from sdc.web.notes import render_markdown
+from sdc.web.runs.helpers import remember_latest_run
 from sdc.web.version_memo import memo
 from sdc.web.workspace import bp, forms
 
@@ -172,9 +173,13 @@ def _full_page(project_id, version_id, selected=None, errors=None, conflict=None
 @bp.get("")
 @login_required
 def show(project_id: uuid.UUID, version_id: uuid.UUID):
-    version = _load(project_id, version_id)
     if editing.json_client():
-        return jsonify(version_service.describe(version))
+        return jsonify(version_service.describe(_load(project_id, version_id)))
+    # The run button shows the newest run: loaded with the version (one round trip less).
+    version, run = version_service.get_version_with_latest_run_for(
+        current_user, project_id, version_id
+    )
+    remember_latest_run(version, run)
     ctx = context(version, request.args.get("component"))
     if editing.is_partial():
         return render_template("workspace/_workspace.html", **ctx)
