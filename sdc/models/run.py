@@ -5,7 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, Uuid, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    select,
+)
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from sdc.extensions import db
@@ -18,10 +29,12 @@ JOB_STATES = ("pending", "running", "completed", "failed")
 
 class SimulationRun(db.Model):
     __tablename__ = "simulation_runs"
+    # A version's runs newest first (its newest run: one index probe, however many it has).
+    __table_args__ = (Index("ix_simulation_runs_version_created", "version_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     version_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("versions.id", ondelete="CASCADE"), index=True
+        Uuid, ForeignKey("versions.id", ondelete="CASCADE")
     )
     user_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
@@ -67,10 +80,11 @@ class SimulationRun(db.Model):
 
 class GradeReport(db.Model):
     __tablename__ = "grade_reports"
+    __table_args__ = (Index("ix_grade_reports_version_created", "version_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     version_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("versions.id", ondelete="CASCADE"), index=True
+        Uuid, ForeignKey("versions.id", ondelete="CASCADE")
     )
     user_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
