@@ -11,7 +11,7 @@ import functools
 import logging
 import uuid
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from sdc.core.simulation import (
@@ -298,24 +298,10 @@ def failure_runs_of(baseline: SimulationRun) -> list[SimulationRun]:
 @functools.cache
 def _latest_runs_stmt():
     """The newest baseline run of each version in ``:version_ids`` (built once: hot path)."""
-    rank = (
-        func.row_number()
-        .over(partition_by=SimulationRun.version_id, order_by=SimulationRun.created_at.desc())
-        .label("rank")
+    newest = select(SimulationRun.newest_baseline_id(Version.id)).where(
+        Version.id.in_(bindparam("version_ids", expanding=True))
     )
-    newest = (
-        select(SimulationRun.id, rank)
-        .where(
-            SimulationRun.version_id.in_(bindparam("version_ids", expanding=True)),
-            SimulationRun.baseline_run_id.is_(None),
-        )
-        .subquery()
-    )
-    return (
-        select(SimulationRun)
-        .join(newest, newest.c.id == SimulationRun.id)
-        .where(newest.c.rank == 1)
-    )
+    return select(SimulationRun).where(SimulationRun.id.in_(newest))
 
 
 def latest_runs(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, SimulationRun]:

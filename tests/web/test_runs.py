@@ -70,8 +70,8 @@ def hold_runs(monkeypatch):
 
 
 def test_workspace_shows_its_newest_baseline_run(app, logged_in, user, version):
-    """The run control shows the newest run without injected failures: not an older run, and
-    not a failure drill started after it (the workspace loads it with the version)."""
+    """The run control and the project page show the newest run without injected failures:
+    not an older run, and not a failure drill started after it."""
     with app.app_context():
         owner = db.session.get(User, user.id)
         older = factories.make_run(owner, db.session.get(Version, _uuid(version["version_id"])))
@@ -83,6 +83,7 @@ def test_workspace_shows_its_newest_baseline_run(app, logged_in, user, version):
                 {"mode": "node-down", "component_id": "api", "replicas": 1, "at_s": 5, "for_s": 5}
             ],
         )
+        factories.make_version(owner, older.version.project)  # v2, never run
         ids = {"older": str(older.id), "newest": str(newest.id), "drill": str(drill.id)}
     for url in (workspace_url(version), workspace_url(version) + "/traffic"):
         body = logged_in.get(url).get_data(as_text=True)
@@ -90,6 +91,11 @@ def test_workspace_shows_its_newest_baseline_run(app, logged_in, user, version):
         control = control.split("</div>", 1)[0]
         assert f"/runs/{ids['newest']}" in control, url
         assert ids["older"] not in body and ids["drill"] not in body, url
+    # The project page: each version's newest baseline run (one query for all versions).
+    body = logged_in.get(f"/projects/{version['project_id']}").get_data(as_text=True)
+    v1 = body.split('id="version-run-1"', 1)[1].split("</p>", 1)[0]
+    assert f"/runs/{ids['newest']}" in v1 and ids["older"] not in body and ids["drill"] not in v1
+    assert "Not simulated yet." in body.split('id="version-run-2"', 1)[1].split("</p>", 1)[0]
     with app.app_context():  # a version without runs shows the button and no status
         other = factories.make_runnable_version(db.session.get(User, user.id))
         other_url = f"/projects/{other.project_id}/versions/{other.id}"
