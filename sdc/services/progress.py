@@ -2,8 +2,8 @@
 across graded versions, per-category strengths and weaknesses, and activity counts.
 
 ``dashboard(user)`` runs a fixed number of queries whatever the amount of data (no N+1):
-projects (2), their latest runs (1), their latest grades (1), the grade history (1), counts (1)
-and, when suggestions are due, the catalog (1). Scores are 0-100; the trend is oldest first.
+projects with their newest version (1), their latest runs and grades (1), the grade history
+(1), counts (1) and, when suggestions are due, the catalog (1). Scores are 0-100; the trend is oldest first.
 """
 
 from __future__ import annotations

@@ -145,9 +145,10 @@ def test_project_and_dashboard_query_counts(app, logged_in):
     assert len(q) <= 5, q
     with count_queries(app) as q:
         assert logged_in.get("/dashboard").status_code == 200
-    # The dashboard (issue 11) adds latest runs, grades, grade history and counts: a fixed
-    # number of queries whatever the number of projects (see tests/web/test_main.py).
-    assert len(q) <= 8, q
+    # The user, recent projects with their newest version, their latest runs and grades, the
+    # grade history, the counts: five statements whatever the number of projects (issue 8
+    # merged seven into these; see also tests/web/test_main.py).
+    assert len(q) <= 5, q
 
 
 def test_models_cascade(app, logged_in):
