@@ -5,6 +5,7 @@
     python -m bench.requests --profile dashboard # cProfile one page (top 40 by cumulative)
     python -m bench.requests --memory 2000       # RSS while every page is served N times
     python -m bench.requests --sql workspace     # every round trip one request of a page makes
+    python -m bench.requests --calls             # Python function calls per request of each page
 
 ``--profile`` honours SDC_PROFILE_SORT (default cumulative), SDC_PROFILE_LINES (40) and
 SDC_PROFILE_CALLERS (a function name: also print who called it).
@@ -14,6 +15,11 @@ limits raised, CSRF, telemetry and audit on), driven through Flask's test client
 are the server's CPU per request without gunicorn, sockets or a load generator. They are a
 quick way to see where time goes; ``make loadtest`` measures the real stack. Prints ms per
 request (median of 5 rounds) and the ratio to hello (hello ms / page ms).
+
+``--calls`` counts the Python function calls one request of each page makes (cProfile's
+count, the mean over ``-n`` requests). Unlike a timing it does not move with the machine's
+load, so an A/B of two commits on a noisy VM compares these first; it does not see time spent
+in C code or waiting on PostgreSQL and Redis (``--sql`` shows those round trips).
 """
 
 from __future__ import annotations
@@ -193,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="time by this process's CPU time instead of the wall clock (a busy machine)",
     )
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count Python function calls per request instead of timing (stable on a busy machine)",
+    )
     parser.add_argument("--trace", action="store_true", help="with --memory: tracemalloc diff")
     parser.add_argument(
         "--ops-off",
@@ -340,6 +351,18 @@ def main(argv: list[str] | None = None) -> int:
         ).print_stats(int(os.environ.get("SDC_PROFILE_LINES", "40")))
         if os.environ.get("SDC_PROFILE_CALLERS"):
             pstats.Stats(profiler).print_callers(os.environ["SDC_PROFILE_CALLERS"])
+        return 0
+
+    if args.calls:
+        print(f"{'page':<12}{'calls/request':>14}")
+        for name, fn in pages.items():
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.n):
+                fn()
+            profiler.disable()
+            calls = pstats.Stats(profiler).total_calls / args.n
+            print(f"{name:<12}{calls:>14,.0f}")
         return 0
 
     clock = time.process_time if args.cpu else time.perf_counter

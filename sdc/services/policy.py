@@ -91,7 +91,8 @@ class Forbidden(ServiceError):
     status = 403
 
 
-def _user_id(user):
+def user_id_of(user):
+    """The signed-in user's id; None for anonymous callers (and for no user at all)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return getattr(user, "id", None)
@@ -99,22 +100,28 @@ def _user_id(user):
 
 def visible_to(user):
     """The SQL condition (on ``Project``) for projects ``user`` may see: owned or a member of."""
-    uid = _user_id(user)
+    uid = user_id_of(user)
     if uid is None:
         return Project.id.is_(None)  # matches nothing
-    member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == uid)
-    return or_(Project.owner_id == uid, Project.id.in_(member_of))
+    return visible_to_user_id(uid)
+
+
+def visible_to_user_id(user_id):
+    """``visible_to`` for a user id given as a value or a bind parameter, for statements built
+    once and run with the id as a parameter. A NULL id (anonymous) matches nothing."""
+    member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
+    return or_(Project.owner_id == user_id, Project.id.in_(member_of))
 
 
 def owned_by(user):
     """The SQL condition for projects ``user`` owns (their own work, not shared projects)."""
-    uid = _user_id(user)
+    uid = user_id_of(user)
     return Project.id.is_(None) if uid is None else Project.owner_id == uid
 
 
 def role_of(user, project: Project) -> str | None:
     """``owner``, ``editor``, ``viewer``, or None for outsiders and anonymous callers."""
-    uid = _user_id(user)
+    uid = user_id_of(user)
     if uid is None or project is None:
         return None
     if project.owner_id == uid:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, union_all, update
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sdc.core import design_ops
@@ -25,7 +25,7 @@ from sdc.extensions import commit_keeping_loaded, db
 from sdc.models import Comment, Project, SimulationRun, User, Version, VersionHistory, utcnow
 from sdc.models.history import REDO, UNDO
 from sdc.services import Conflict, NotFound, ServiceError, audit, policy
-from sdc.services.projects import visible_to
+from sdc.services.policy import visible_to_user_id
 
 HISTORY_DEPTH = 50  # undo steps kept per version (the product promises at least 20)
 
@@ -57,15 +57,40 @@ def _stale(version: Version, user: User | None = None) -> StaleRevision:
     return StaleRevision(version.revision, by)
 
 
-def _version_stmt(user: User, project_id: uuid.UUID, version_id: uuid.UUID, *entities):
-    """The version (with its project and scenario, and any further ``entities``) if ``user``
-    may see it."""
-    return (
+@functools.cache
+def _version_stmt(*, by_project: bool = True, latest_run: bool = False, lock: bool = False):
+    """The version with its project and scenario (and, with ``latest_run``, its newest baseline
+    run or NULLs) if the user may see it. Parameters: ``:user_id`` (None: matches nothing),
+    ``:version_id``, and ``:project_id`` when ``by_project``. ``lock``: ``FOR UPDATE`` of the
+    version row (PostgreSQL only; SQLite locks the database on the first write).
+
+    Built once per shape and run with parameters: on the workspace's hot paths, building these
+    statements (the aliased subquery most of all) cost more CPU than running them.
+    """
+    where = [Version.id == bindparam("version_id"), visible_to_user_id(bindparam("user_id"))]
+    if by_project:
+        where.append(Version.project_id == bindparam("project_id"))
+    entities = (SimulationRun,) if latest_run else ()
+    stmt = (
         select(Version, *entities)
         .join(Project, Project.id == Version.project_id)
-        .where(Version.id == version_id, Version.project_id == project_id, visible_to(user))
+        .where(*where)
         .options(contains_eager(Version.project).joinedload(Project.scenario))
     )
+    if latest_run:
+        stmt = stmt.outerjoin(
+            SimulationRun, SimulationRun.id == SimulationRun.newest_baseline_id(Version.id)
+        )
+    if lock:
+        stmt = stmt.with_for_update(of=Version)
+    return stmt
+
+
+def _version_params(user: User, version_id: uuid.UUID, project_id: uuid.UUID | None = None):
+    params = {"user_id": policy.user_id_of(user), "version_id": version_id}
+    if project_id is not None:
+        params["project_id"] = project_id
+    return params
 
 
 def get_version_for(
@@ -77,10 +102,10 @@ def get_version_for(
     database supports it) for the rest of the transaction, and the caller must be allowed to
     edit (``policy``: a viewer gets Forbidden, 403).
     """
-    stmt = _version_stmt(user, project_id, version_id)
-    if write and db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Version)
-    version = db.session.scalar(stmt)
+    lock = write and db.engine.dialect.name == "postgresql"
+    version = db.session.scalar(
+        _version_stmt(lock=lock), _version_params(user, version_id, project_id)
+    )
     if version is None:
         raise NotFound("No such version.")
     if write:
@@ -93,10 +118,9 @@ def get_version_with_latest_run_for(
 ) -> tuple[Version, SimulationRun | None]:
     """``get_version_for`` (reading) plus the version's newest baseline run, or None, in the
     same query: the workspace page shows both on every view."""
-    stmt = _version_stmt(user, project_id, version_id, SimulationRun).outerjoin(
-        SimulationRun, SimulationRun.id == SimulationRun.newest_baseline_id(Version.id)
-    )
-    row = db.session.execute(stmt).first()
+    row = db.session.execute(
+        _version_stmt(latest_run=True), _version_params(user, version_id, project_id)
+    ).first()
     if row is None:
         raise NotFound("No such version.")
     return row[0], row[1]
@@ -480,12 +504,7 @@ def describe(version: Version) -> dict:
 def version_by_id_for(user: User, version_id: uuid.UUID) -> Version:
     """Lookup by version id alone (for pages that only know the version), with its project and
     scenario (one query)."""
-    version = db.session.scalar(
-        select(Version)
-        .join(Project, Project.id == Version.project_id)
-        .where(Version.id == version_id, visible_to(user))
-        .options(joinedload(Version.project).joinedload(Project.scenario))
-    )
+    version = db.session.scalar(_version_stmt(by_project=False), _version_params(user, version_id))
     if version is None:
         raise NotFound("No such version.")
     return version
