@@ -181,8 +181,17 @@ def _problems_error(problems, fallback: str = "The design") -> InvalidEdit:
     return InvalidEdit(message, field or None, items)
 
 
+# An edit validates the design it stores; it leaves the result on the instance so the answer
+# to the same request does not validate it again (see ``validation_of``).
+_VALIDATED = "_sdc_validated"
+
+
 def validation_of(version: Version):
-    """Validation (problems and warnings) of the version's design."""
+    """Validation (problems and warnings) of the version's design; the result an edit of this
+    request computed for the design it stored when there is one (same revision)."""
+    remembered = getattr(version, _VALIDATED, None)
+    if remembered is not None and remembered[0] == version.revision:
+        return remembered[1]
     return validate_design(version.design)
 
 
@@ -294,25 +303,33 @@ def _audit_removed_components(version: Version, new_design: dict, label: str) ->
 
 def _trim_history(version_id: uuid.UUID) -> None:
     """After a recorded edit: the redo stack goes, and the undo stack keeps its newest
-    ``HISTORY_DEPTH`` steps (the one just added among them).
+    ``HISTORY_DEPTH`` steps (the one just added among them). One statement (it runs on every
+    autosave), built once: ``_trim_history_stmt``."""
+    db.session.execute(
+        _trim_history_stmt(), {"version_id": version_id, "newer_kept": HISTORY_DEPTH - 1}
+    )
 
-    One statement, as it runs on every autosave: the id of the oldest step to keep comes from a
-    subquery (NULL while the stack is shorter than the depth, and ``id < NULL`` deletes
+
+@functools.cache
+def _trim_history_stmt():
+    """The trim of ``:version_id``'s history, keeping ``:newer_kept`` undo steps newer than the
+    oldest kept. The id of the oldest step to keep comes from a subquery (NULL while the stack is shorter than the depth, and ``id < NULL`` deletes
     nothing). ``synchronize_session=False``: the only step this session holds is the new one,
     which is never deleted.
     """
+    vid = bindparam("version_id")
     oldest_kept = (
         select(VersionHistory.id)
-        .where(VersionHistory.version_id == version_id, VersionHistory.stack == UNDO)
+        .where(VersionHistory.version_id == vid, VersionHistory.stack == UNDO)
         .order_by(VersionHistory.id.desc())
-        .offset(HISTORY_DEPTH - 1)
+        .offset(bindparam("newer_kept"))
         .limit(1)
         .scalar_subquery()
     )
-    db.session.execute(
+    return (
         delete(VersionHistory)
         .where(
-            VersionHistory.version_id == version_id,
+            VersionHistory.version_id == vid,
             or_(
                 VersionHistory.stack == REDO,
                 and_(VersionHistory.stack == UNDO, VersionHistory.id < oldest_kept),
@@ -355,7 +372,9 @@ def edit_design(
         raise _problems_error(result.problems)
     if design == version.design:
         return _unchanged(version)
-    return _commit(version, revision, label, design=design, editor=user)
+    version = _commit(version, revision, label, design=design, editor=user)
+    setattr(version, _VALIDATED, (version.revision, result))
+    return version
 
 
 def _unchanged(version: Version) -> Version:
@@ -487,7 +506,7 @@ def redo(user: User, project_id, version_id, revision: int) -> Version:
 
 def describe(version: Version) -> dict:
     """The JSON form of a version (for ``Accept: application/json`` clients)."""
-    result = validate_design(version.design)
+    result = validation_of(version)
     return {
         "id": str(version.id),
         "project_id": str(version.project_id),

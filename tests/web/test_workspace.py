@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 
 import pytest
@@ -69,6 +70,29 @@ def test_build_flow_persists(app, hx, logged_in, url):
     assert validate_design(version.design).ok
     page = logged_in.get(url).get_data(as_text=True)
     assert "3 × large" in page and "LB" in page
+
+
+def _warning_codes(html: str) -> list[str]:
+    return sorted(re.findall(r'data-warning-code="([^"]+)"', html))
+
+
+def test_autosave_answer_checks_the_design_it_saved(app, hx, logged_in, url):
+    """The Checks region sent back with each save lists the warnings of the design just stored
+    (the edit's own validation, reused), not those of the design before it."""
+    rev = revision_of(logged_in, url)
+    rev = add(hx, url, rev, "service", "API")
+    rev = connect(hx, url, rev, "users", "service-1")
+    seen = []
+    for replicas, azs in (("1", ["a"]), ("3", ["a", "b"])):
+        form = {**INSPECTOR, "replicas": replicas, "azs": azs}
+        resp = hx.patch(url + "/components/service-1", data={"revision": rev, **form})
+        assert resp.status_code == 200
+        rev = new_revision(resp)
+        expected = sorted(w.code for w in validate_design(stored(app, url).design).warnings)
+        assert _warning_codes(resp.get_data(as_text=True)) == expected
+        seen.append(expected)
+    # The two saves changed the checks, so an answer showing the older design's would fail.
+    assert "single-point-of-failure" in seen[0] and "single-point-of-failure" not in seen[1]
 
 
 def test_show_page_partial_and_json(logged_in, hx, url):

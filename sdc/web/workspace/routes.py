@@ -90,7 +90,7 @@ def context(version, selected: str | None = None, errors: dict | None = None, **
     """Everything the workspace templates need; the same for pages and fragments."""
     design = version.design
     pid, vid = version.project_id, version.id
-    validation = memo("validation", version, None, lambda: version_service.validate_design(design))
+    validation = memo("validation", version, None, lambda: version_service.validation_of(version))
     comp = _selected(design, selected)
     urls = VersionUrls(pid, vid)
 
