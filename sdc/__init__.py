@@ -19,6 +19,9 @@ def create_app(overrides: dict | None = None, settings: Settings | None = None) 
     """Build the app. ``overrides`` are applied to ``app.config`` last (tests use this)."""
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(Path(settings.instance_dir).resolve()))
+    from sdc.web.template_helpers import Environment
+
+    app.jinja_environment = Environment  # before anything creates app.jinja_env
     app.config.from_mapping(settings.flask_config())
     if overrides:
         app.config.update(overrides)
