@@ -73,16 +73,9 @@ def start_grade(user: User, version_id: uuid.UUID) -> tuple[GradeReport, bool]:
     input_hash = jobs.canonical_hash(
         {"snapshot": snapshot, "rubric": RUBRIC_VERSION, "seed": GRADE_SEED}
     )
-    in_flight = db.session.scalar(
-        select(GradeReport).where(
-            GradeReport.version_id == version.id,
-            GradeReport.input_hash == input_hash,
-            GradeReport.status.in_(jobs.ACTIVE),
-        )
-    )
+    in_flight = jobs.admit(GradeReport, user, version.id, input_hash, "grades")
     if in_flight is not None:
         return in_flight, False
-    jobs.check_limits(GradeReport, user.id, "grades")
     grade_id = uuid.uuid4()
     report = GradeReport(
         id=grade_id,

@@ -9,6 +9,7 @@ done, and a job whose worker died is re-enqueued by the reaper a bounded number 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from sdc.extensions import db
 from sdc.models import utcnow
@@ -40,19 +41,29 @@ def settings():
     return current_app.config["SDC_SETTINGS"]
 
 
-def check_limits(model, user_id, noun: str) -> None:
-    """Refuse a new job past the per-user limits (``RUNS_CONCURRENT`` queued or running at
-    once, ``RUNS_PER_MINUTE`` started per minute); ``noun`` names the jobs in the message."""
+def admit(model, user, version_id, input_hash: str, noun: str):
+    """Whether ``user`` may start a job of ``model`` for this version and input, in one query.
+
+    Returns the job of the same version and input already pending or running (a double click
+    starts one job; it is returned whatever the limits), else None once the per-user limits
+    hold: ``RUNS_CONCURRENT`` jobs queued or running at once and ``RUNS_PER_MINUTE`` started
+    per minute, counted over this model's jobs. Past a limit it raises RateLimited (429), with
+    ``noun`` naming the jobs in the message.
+    """
     from sdc.services import RateLimited
 
     cfg = settings()
-    since = utcnow() - timedelta(minutes=1)
-    active, recent = db.session.execute(
-        select(
-            func.count().filter(model.status.in_(ACTIVE)),
-            func.count().filter(model.created_at > since),
-        ).where(model.user_id == user_id, or_(model.status.in_(ACTIVE), model.created_at > since))
+    in_flight, active, recent = db.session.execute(
+        _admission_stmt(model),
+        {
+            "version_id": version_id,
+            "input_hash": input_hash,
+            "user_id": user.id,
+            "since": utcnow() - timedelta(minutes=1),
+        },
     ).one()
+    if in_flight is not None:
+        return db.session.get(model, in_flight)
     if active >= cfg.runs_concurrent:
         raise RateLimited(
             f"You already have {active} {noun} queued or running (the limit is {cfg.runs_concurrent}). "
@@ -63,6 +74,34 @@ def check_limits(model, user_id, noun: str) -> None:
             f"You started {recent} {noun} in the last minute (the limit is {cfg.runs_per_minute}). "
             "Wait a minute, then try again."
         )
+    return None
+
+
+@functools.cache
+def _admission_stmt(model):
+    """One row for ``admit``: the id of a job of ``:version_id`` with ``:input_hash`` that is
+    still active (or NULL), then ``:user_id``'s active jobs and those created after ``:since``.
+    Built once per model (it is on the run-start path)."""
+    since = bindparam("since")
+    same_input = (
+        select(model.id)
+        .where(
+            model.version_id == bindparam("version_id"),
+            model.input_hash == bindparam("input_hash"),
+            model.status.in_(ACTIVE),
+        )
+        .limit(1)
+        .correlate(None)  # its own FROM, not the outer query's rows
+        .scalar_subquery()
+    )
+    return select(
+        same_input,
+        func.count().filter(model.status.in_(ACTIVE)),
+        func.count().filter(model.created_at > since),
+    ).where(
+        model.user_id == bindparam("user_id"),
+        or_(model.status.in_(ACTIVE), model.created_at > since),
+    )
 
 
 def enqueue(model, job_id, send: Callable[[str], object], *, stamped: bool = False) -> bool:

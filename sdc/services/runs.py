@@ -176,16 +176,9 @@ def start_run(
         raise RunRefused(f"{first['path']}: {first['message']}", failure_problems, field="failures")
 
     input_hash = run_input_hash(snapshot, engine, seed, failures)
-    in_flight = db.session.scalar(
-        select(SimulationRun).where(
-            SimulationRun.version_id == version.id,
-            SimulationRun.input_hash == input_hash,
-            SimulationRun.status.in_(jobs.ACTIVE),
-        )
-    )
+    in_flight = jobs.admit(SimulationRun, user, version.id, input_hash, "simulations")
     if in_flight is not None:
         return in_flight, False
-    jobs.check_limits(SimulationRun, user.id, "simulations")
 
     run_id = uuid.uuid4()
     run = SimulationRun(

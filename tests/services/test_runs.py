@@ -151,6 +151,10 @@ def test_per_user_concurrency_limit(app, owner, monkeypatch):
     with pytest.raises(RateLimited) as info:
         runs.start_run(owner, version.id, engine="analytic", seed=99)
     assert "limit is 3" in info.value.message
+    # A double click at the limit is not refused: it gets the run already in flight.
+    again, created = runs.start_run(owner, version.id, engine="analytic", seed=1)
+    assert not created and again.seed == 1 and again.status == "pending"
+    assert db.session.query(SimulationRun).count() == 3
 
 
 def test_per_user_per_minute_limit(app, owner, monkeypatch):
