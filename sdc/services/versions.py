@@ -14,7 +14,18 @@ import functools
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -221,16 +232,18 @@ def _commit(
         return version  # nothing changed: no new revision, no history step
     now = utcnow()
     if record and ("design" in values or "traffic" in values):
-        db.session.add(
-            VersionHistory(
-                version_id=version.id,
-                stack=UNDO,
-                label=label[:200],
-                design=copy.deepcopy(version.design),
-                traffic=copy.deepcopy(version.traffic),
-            )
+        # A Core INSERT, not an ORM object: nothing reads the step back in this request, and
+        # the documents are serialised as it runs (no copy needed, no unit-of-work flush).
+        db.session.execute(
+            insert(VersionHistory),
+            {
+                "version_id": version.id,
+                "stack": UNDO,
+                "label": label[:200],
+                "design": version.design,
+                "traffic": version.traffic,
+            },
         )
-        db.session.flush()
         _trim_history(version.id)
     result = db.session.execute(
         update(Version)

@@ -21,6 +21,7 @@ STATIC_MAX_AGE_S = 365 * 24 * 3600
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_MISSING = object()
 
 
 class Environment(FlaskEnvironment):
@@ -35,10 +36,9 @@ class Environment(FlaskEnvironment):
 
     def getattr(self, obj, attribute):
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
+            value = obj.get(attribute, _MISSING)
+            # A missing key ends where Jinja's lookup ends after both tries fail.
+            return self.undefined(obj=obj, name=attribute) if value is _MISSING else value
         return super().getattr(obj, attribute)
 
 
