@@ -190,6 +190,8 @@ class Stack:
             name,
             [
                 str(BIN / "gunicorn"),
+                "--config",
+                "python:sdc.gunicorn_config",  # the production settings, for hello too
                 "--workers",
                 str(GUNICORN_WORKERS),
                 "--worker-class",

@@ -160,6 +160,7 @@ def test_compose_file_describes_the_production_stack():
         services["web"]["command"][0] == "gunicorn"
         and "sdc:create_app()" in services["web"]["command"]
     )
+    assert _gunicorn_config_of(services["web"]["command"]) == "python:sdc.gunicorn_config"
     assert services["worker"]["command"][:2] == ["sdc", "worker"]
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
@@ -193,3 +194,30 @@ def test_create_admin_command(app, runner):
     assert ok.exit_code == 0, ok.output
     with app.app_context():
         assert db.session.query(User).filter_by(email="root@example.com").one().is_admin
+
+
+def _gunicorn_config_of(argv: list[str]) -> str | None:
+    return argv[argv.index("--config") + 1] if "--config" in argv else None
+
+
+def test_gunicorn_config_freezes_what_the_loaded_app_holds():
+    """Every gunicorn command (compose, the image, the load test) loads ``sdc.gunicorn_config``,
+    whose hook gunicorn knows by name and which leaves the worker's objects frozen."""
+    import gc
+    import json
+
+    from gunicorn.config import KNOWN_SETTINGS
+
+    from sdc import gunicorn_config
+
+    hooks = {name for name, value in vars(gunicorn_config).items() if callable(value)}
+    assert hooks and hooks <= {s.name for s in KNOWN_SETTINGS}, hooks
+    dockerfile_cmd = re.search(r"^CMD (.+)$", (ROOT / "infra" / "Dockerfile").read_text(), re.M)
+    assert _gunicorn_config_of(json.loads(dockerfile_cmd.group(1))) == "python:sdc.gunicorn_config"
+    assert "python:sdc.gunicorn_config" in (ROOT / "loadtest" / "stack.py").read_text()
+    assert gc.get_freeze_count() == 0
+    try:
+        gunicorn_config.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 1000  # the test process's modules and objects
+    finally:
+        gc.unfreeze()
