@@ -326,9 +326,9 @@ def _trim_history(version_id: uuid.UUID) -> None:
 @functools.cache
 def _trim_history_stmt():
     """The trim of ``:version_id``'s history, keeping ``:newer_kept`` undo steps newer than the
-    oldest kept. The id of the oldest step to keep comes from a subquery (NULL while the stack is shorter than the depth, and ``id < NULL`` deletes
-    nothing). ``synchronize_session=False``: the only step this session holds is the new one,
-    which is never deleted.
+    oldest kept. The id of the oldest step to keep comes from a subquery (NULL while the stack
+    is shorter than the depth, and ``id < NULL`` deletes nothing). ``synchronize_session=False``:
+    the only step this session holds is the new one, which is never deleted.
     """
     vid = bindparam("version_id")
     oldest_kept = (
