@@ -27,6 +27,7 @@ from pathlib import Path
 
 from loadtest import report
 from loadtest.stack import BIN, ROOT, Stack
+from sdc.cli import WORKER_NICE
 
 DOCS = ROOT / "docs"
 USERS = 16
@@ -401,7 +402,7 @@ def execute(stack: Stack, args, mode: str) -> int:
         "queue": stack.queue,
         "gunicorn": f"{version_of('gunicorn')}, {2} sync workers, production config "
         "(Talisman, Limiter with limits raised, CSRF, telemetry, audit)",
-        "consumers": f"2 x `sdc worker --workers {stack.consumer_threads}`",
+        "consumers": f"2 x `sdc worker --workers {stack.consumer_threads}` (nice {WORKER_NICE})",
         "locust": version_of("locust"),
         "users": args.users,
         "phase_s": args.phase_s,

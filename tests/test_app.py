@@ -162,6 +162,8 @@ def test_compose_file_describes_the_production_stack():
     )
     assert _gunicorn_config_of(services["web"]["command"]) == "python:sdc.gunicorn_config"
     assert services["worker"]["command"][:2] == ["sdc", "worker"]
+    # Consumers yield the CPU to the web (the default weight is 1024).
+    assert services["worker"]["cpu_shares"] < services["web"].get("cpu_shares", 1024)
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
     assert used and used <= _documented_variables(), used - _documented_variables()
