@@ -84,6 +84,63 @@ def test_report_evaluates_every_budget_and_writes_both_files(tmp_path):
     assert names.DASHBOARD in md and names.LOGIN not in md  # rows the steady-state reset zeroed
 
 
+def test_page_ratios_are_against_the_hello_phases_on_either_side():
+    """hello drifts during a run: each page is compared with hello measured just before and
+    just after it; phases without a bracket use the mean of every hello phase."""
+    results = fake_results()
+    phases = results["phases"]
+    phases["hello"]["endpoints"][names.HELLO]["rps"] = 1200.0
+    phases["hello-1"] = {
+        "endpoints": {names.HELLO: dict(phases["hello"]["endpoints"][names.HELLO], rps=800.0)}
+    }
+    phases["hello-2"] = {
+        "endpoints": {names.HELLO: dict(phases["hello"]["endpoints"][names.HELLO], rps=400.0)}
+    }
+    results["hello_brackets"] = {
+        "dashboard": ["hello", "hello-1"],
+        "workspace": ["hello-1", "hello-2"],
+    }
+    assert report.hello_rps(results, "dashboard") == pytest.approx(1000.0)
+    assert report.hello_rps(results, "workspace") == pytest.approx(600.0)
+    assert report.hello_rps(results, "enqueue") == pytest.approx(800.0)  # (1200 + 800 + 400) / 3
+    by_key = {c["budget"]: c for c in report.evaluate(results, report.load_budgets())}
+    assert by_key["dashboard.min_hello_ratio"]["measured"] == pytest.approx(300 / 1000)
+    assert by_key["workspace.min_hello_ratio"]["measured"] == pytest.approx(150 / 600)
+    md = report.markdown(results)
+    assert "| workspace | GET workspace | 100 | 0 | 150.0 | 0.250 |" in md
+    assert "hello 1,200.0, hello-1 800.0, hello-2 400.0" in md
+
+
+def test_throughput_phases_bracket_every_page_with_hello():
+    from loadtest import phases
+
+    ran = []
+
+    class FakeContext:
+        args = type("Args", (), {"phase_s": 1.0})()
+        results = {"phases": {}}
+
+        def locust(self, label, server, classes, seconds):
+            ran.append((label, server))
+            return {"endpoints": {}}
+
+    ctx = FakeContext()
+    phases.throughput_phases(ctx)
+    assert [label for label, _ in ran] == [
+        "hello",
+        "floor",
+        "hello-1",
+        "dashboard",
+        "hello-2",
+        "workspace",
+        "hello-3",
+        "autosave",
+        "hello-4",
+    ]
+    assert all((server == "hello") == label.startswith("hello") for label, server in ran)
+    assert ctx.results["hello_brackets"]["workspace"] == ["hello-2", "hello-3"]
+
+
 def test_report_writes_fault_and_soak_as_prose_and_tables():
     results = dict(
         fake_results(),
