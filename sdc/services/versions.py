@@ -364,6 +364,9 @@ def edit_design(
 ) -> Version:
     """Apply ``edit`` (a pure function of the design, see ``sdc.core.design_ops``).
 
+    ``edit`` gets the stored design itself and must return a new one without mutating it: the
+    ``design_ops`` functions copy, so a second deep copy here would only cost time.
+
     ``version``: the caller's ``get_version_for(..., write=True)`` of this transaction, to save
     loading (and locking) it twice. Raises NotFound, StaleRevision (409), or InvalidEdit (422)
     naming the field; on any error the stored design is unchanged.
@@ -374,7 +377,7 @@ def edit_design(
         db.session.rollback()
         raise _stale(version, user)
     try:
-        design = edit(copy.deepcopy(version.design))
+        design = edit(version.design)
         design_ops.check_limits(design)
     except EditError as exc:
         db.session.rollback()
