@@ -57,6 +57,7 @@ from loadtest.names import (  # noqa: E402
     LOGIN_FORM,
     NOTES,
     OPS_OFF,
+    OPS_OFF_HEADER,
     POSITION,
     RESULTS,
     RUN,
@@ -399,13 +400,24 @@ class CompareOffUser(CompareUser):
     """``CompareUser``'s mix against the app without telemetry and audit; its request names end
     in ``OPS_OFF`` so the two servers' figures stay apart."""
 
-    host = os.environ.get("LOADTEST_OPS_OFF_HOST")
+    def __init__(self, environment) -> None:
+        # On the instance, before FastHttpUser builds its client from it: locust's --host
+        # replaces every user class's ``host`` when it spawns users, which sent these requests
+        # to the full app (the cost compared that app with itself).
+        self.host = os.environ["LOADTEST_OPS_OFF_HOST"]
+        super().__init__(environment)
 
     def on_start(self) -> None:
         request = self.client.request
 
-        def tagged(method, url, name=None, **kwargs):
-            return request(method, url, name=(name or url) + OPS_OFF, **kwargs)
+        def tagged(method, url, name=None, catch_response=False, **kwargs):
+            name = (name or url) + OPS_OFF
+            if catch_response:  # the caller judges the answer itself
+                return request(method, url, name=name, catch_response=True, **kwargs)
+            with request(method, url, name=name, catch_response=True, **kwargs) as resp:
+                if resp.headers.get(OPS_OFF_HEADER) != "off":
+                    resp.failure(f"answered without {OPS_OFF_HEADER}: off, not by the ops-off app")
+            return resp
 
         self.client.request = tagged  # get/post/... all go through request()
         super().on_start()

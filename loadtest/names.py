@@ -26,3 +26,4 @@ IMPORT = "POST design import (token)"
 AUDIT = "GET /admin/audit"
 AUTOSAVE_NAMES = (COMPONENT, POSITION, NOTES)
 OPS_OFF = " [ops off]"  # suffix of requests served by the app without telemetry and audit
+OPS_OFF_HEADER = "X-SDC-Ops"  # that app answers every request with this header set to "off"

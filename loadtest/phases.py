@@ -123,6 +123,7 @@ def ops_cost(ctx: Context) -> None:
         extra_env={"LOADTEST_OPS_OFF_HOST": off_host},
     )
     r["ops"] = phase
+    check_ops_off_served(phase)
     mix = (names.DASHBOARD, names.WORKSPACE, names.COMPONENT)
     on_rps = _rps(phase, mix)
     off_rps = _rps(phase, tuple(n + names.OPS_OFF for n in mix))
@@ -132,6 +133,24 @@ def ops_cost(ctx: Context) -> None:
         "seconds": seconds,
         "cost": max(0.0, 1.0 - on_rps / off_rps) if off_rps else None,
     }
+
+
+def check_ops_off_served(phase: dict) -> None:
+    """Raise unless the ops phase's "ops off" requests reached the server without the hooks.
+
+    Those requests are failures when an answer lacks ``names.OPS_OFF_HEADER``; a cost computed
+    from them would compare the full app with itself, so the run stops here instead.
+    """
+    off = [row for name, row in phase["endpoints"].items() if name.endswith(names.OPS_OFF)]
+    served = sum(row["requests"] - row["failures"] for row in off)
+    failed = sum(row["failures"] for row in off)
+    if not served or failed:
+        samples = "; ".join(str(s.get("Error", s)) for s in phase.get("failure_samples") or [])
+        raise RuntimeError(
+            f"the ops phase's{names.OPS_OFF} requests did not all reach the app without "
+            f"telemetry and audit ({served} answered by it, {failed} failed: {samples}); "
+            "its cost would not be measured"
+        )
 
 
 def mixed(ctx: Context, seconds: float | None = None, label: str = "mixed", during=None) -> dict:

@@ -251,3 +251,52 @@ def test_interrupted_run_stops_everything_it_started(tmp_path):
 
     alive = [p for p in seen if running(p)]
     assert not alive, f"still running: {alive}\n{output[-2000:]}"
+
+
+def test_ops_off_users_talk_to_the_ops_off_server_whatever_host_locust_gives():
+    """locust's --host replaces every user class's ``host`` at spawn; the "ops off" half of the
+    telemetry-cost phase must still reach the app without the hooks, or the cost compares the
+    full app with itself (it did: the off server's CPU over a whole run was 0.06 s)."""
+    code = (
+        "from locust.env import Environment\n"
+        "import loadtest.locustfile as lf\n"
+        "env = Environment(user_classes=[lf.CompareOffUser], host='http://127.0.0.1:1')\n"
+        "for cls in (lf.CompareUser, lf.CompareOffUser):\n"
+        "    cls.host = env.host  # what locust's runner does before spawning\n"
+        "user = lf.CompareOffUser(env)\n"
+        "assert user.client.base_url == 'http://127.0.0.1:2', user.client.base_url\n"
+        "assert lf.CompareUser(env).client.base_url == 'http://127.0.0.1:1'\n"
+    )
+    env = dict(os.environ, LOADTEST_OPS_OFF_HOST="http://127.0.0.1:2")
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def test_the_ops_off_app_marks_its_answers_and_the_cost_refuses_unmarked_ones(migrated, tmp_path):
+    from loadtest.ops_off_app import without_ops
+    from loadtest.phases import check_ops_off_served
+    from sdc import create_app
+    from tests.conftest import make_settings
+
+    def healthz(app) -> dict:
+        return app.test_client().get("/healthz").headers
+
+    settings = make_settings(migrated, tmp_path / "instance")
+    assert names.OPS_OFF_HEADER not in healthz(create_app(settings=settings))
+    assert healthz(without_ops(create_app(settings=settings)))[names.OPS_OFF_HEADER] == "off"
+
+    def phase(off_requests: int, off_failures: int) -> dict:
+        row = {"requests": off_requests, "failures": off_failures}
+        on = {"requests": 50, "failures": 0}
+        return {
+            "endpoints": {names.DASHBOARD: on, names.DASHBOARD + names.OPS_OFF: row},
+            "failure_samples": [{"Error": "answered without X-SDC-Ops: off"}],
+        }
+
+    check_ops_off_served(phase(40, 0))
+    with pytest.raises(RuntimeError, match="1 failed"):
+        check_ops_off_served(phase(40, 1))
+    with pytest.raises(RuntimeError, match="0 answered"):
+        check_ops_off_served(phase(0, 0))
