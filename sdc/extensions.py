@@ -1,5 +1,6 @@
 """Extension instances, created unbound and initialised in ``create_app``."""
 
+from flask import current_app
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -7,8 +8,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from sdc.db_events import ops_engine
 from sdc.web.principal import rate_limit_key
 
 
@@ -40,3 +43,11 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = keep
+
+
+def ops_rows_engine() -> Engine:
+    """The engine that writes audit and telemetry rows (``sdc.db_events.ops_engine``: on
+    PostgreSQL they commit without waiting for the WAL flush unless OPS_SYNCHRONOUS_COMMIT=on).
+    Call with an app context."""
+    settings = current_app.config.get("SDC_SETTINGS")
+    return ops_engine(db.engine, getattr(settings, "ops_synchronous_commit", False))

@@ -81,6 +81,7 @@ class Settings:
     request_telemetry_sample_rate: float
     telemetry_retention_days: int
     audit_retention_days: int
+    ops_synchronous_commit: bool
     run_timeout_s: int
     run_max_attempts: int
     runs_per_minute: int
@@ -236,6 +237,7 @@ def load_settings(environ: dict | None = None, **overrides) -> Settings:
         request_telemetry_sample_rate=_float(env, "REQUEST_TELEMETRY_SAMPLE_RATE", 1.0),
         telemetry_retention_days=_int(env, "TELEMETRY_RETENTION_DAYS", 30),
         audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 365),
+        ops_synchronous_commit=_bool(env.get("OPS_SYNCHRONOUS_COMMIT"), False),
         run_timeout_s=_int(env, "RUN_TIMEOUT_S", 300),
         run_max_attempts=_int(env, "RUN_MAX_ATTEMPTS", 3),
         runs_per_minute=_int(env, "RUNS_PER_MINUTE", 10),

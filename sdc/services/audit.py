@@ -27,7 +27,7 @@ from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from sdc.db_events import single_statement
-from sdc.extensions import db
+from sdc.extensions import db, ops_rows_engine
 from sdc.models import AuditLog, utcnow
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ def write_rows(rows: list[dict]) -> None:
     if db.engine.dialect.name == "sqlite" and session.in_transaction():
         defer_until_transaction_end(session, AuditLog, rows)
         return
-    with single_statement(db.engine) as conn:
+    with single_statement(ops_rows_engine()) as conn:
         conn.execute(insert(AuditLog), rows)
 
 
@@ -259,7 +259,7 @@ def flush_request_rows(status: int | None) -> None:
             # Anything still uncommitted would be rolled back at teardown anyway; end it now
             # so the audit connection can take SQLite's write lock.
             db.session.rollback()
-        with single_statement(db.engine) as conn:
+        with single_statement(ops_rows_engine()) as conn:
             conn.execute(insert(AuditLog), rows)
     except Exception:
         # The audit trail matters, but a response already computed is still sent; the failure

@@ -25,7 +25,7 @@ from flask import Flask, current_app
 from sqlalchemy import insert
 
 from sdc.db_events import single_statement
-from sdc.extensions import db
+from sdc.extensions import db, ops_rows_engine
 from sdc.models import JobTelemetry, RequestTelemetry, utcnow
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class TelemetryBuffer:
 
     def _write(self, rows: list[dict]) -> None:
         with self.app.app_context():
-            with db.engine.begin() as conn:
+            with ops_rows_engine().begin() as conn:
                 conn.execute(insert(RequestTelemetry), rows)
 
     def _ensure_thread(self) -> None:
@@ -247,7 +247,7 @@ def record_job(
 
             defer_until_transaction_end(session, JobTelemetry, [row])
             return
-        with single_statement(db.engine) as conn:
+        with single_statement(ops_rows_engine()) as conn:
             conn.execute(insert(JobTelemetry), [row])
     except Exception:
         log.warning("job telemetry: %s %s not recorded", event, job_id, exc_info=True)
