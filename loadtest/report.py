@@ -84,6 +84,15 @@ def _lost_updates(results: dict) -> int | None:
     return sum(t["lost_updates"] for t in tallies)
 
 
+def _e2e_median_s(results: dict) -> float | None:
+    """The mixed journey's enqueue-to-completed median, outside fault mode: there the faults
+    hold runs back on purpose (a killed consumer's run waits for the reaper), and the mode is
+    judged by lost jobs and the error rate; its report still lists the times."""
+    if results.get("mode") == "fault":
+        return None
+    return _get(results, "jobs", "e2e", "mixed", "median_s")
+
+
 MEASURES = {
     "dashboard.min_hello_ratio": lambda r: _ratio(r, "dashboard", (lf.DASHBOARD,)),
     "dashboard.max_p99_ms": lambda r: _p99(r, "dashboard", (lf.DASHBOARD,)),
@@ -93,7 +102,7 @@ MEASURES = {
     "autosave.max_p99_ms": lambda r: _p99(r, "autosave", lf.AUTOSAVE_NAMES),
     "autosave.max_lost_updates": _lost_updates,
     "enqueue.min_runs_per_s": _accepted_runs_per_s,
-    "enqueue.max_e2e_median_s": lambda r: _get(r, "jobs", "e2e", "mixed", "median_s"),
+    "enqueue.max_e2e_median_s": _e2e_median_s,
     "ops.max_throughput_cost": lambda r: _get(r, "ops", "cost"),
     "mixed.max_failures": lambda r: _get(r, "phases", "mixed", "failures"),
     "fault.max_lost_jobs": lambda r: _get(r, "fault", "lost_jobs"),

@@ -300,3 +300,14 @@ def test_the_ops_off_app_marks_its_answers_and_the_cost_refuses_unmarked_ones(mi
         check_ops_off_served(phase(40, 1))
     with pytest.raises(RuntimeError, match="0 answered"):
         check_ops_off_served(phase(0, 0))
+
+
+def test_fault_mode_does_not_judge_the_end_to_end_median():
+    """A killed consumer's runs wait for the reaper by design; fault mode is judged by lost jobs."""
+    results = fake_results()
+    e2e = {"mixed": {"median_s": 2.9}}
+    standard = dict(results, mode="standard", jobs=dict(results.get("jobs", {}), e2e=e2e))
+    fault = dict(standard, mode="fault")
+    budgets = {"enqueue.max_e2e_median_s": 1.5}
+    assert report.evaluate(standard, budgets)[0]["ok"] is False
+    assert report.evaluate(fault, budgets)[0]["ok"] is None
