@@ -175,12 +175,3 @@ def ops_engine(engine: Engine, synchronous_commit: bool = False) -> Engine:
             )
             _ops_engines[key] = ops
         return ops
-
-
-def dispose_ops_engines() -> None:
-    """Close every operations engine's connections (tests that drop a database, shutdown)."""
-    with _ops_lock:
-        engines = list(_ops_engines.values())
-        _ops_engines.clear()
-    for engine in engines:
-        engine.dispose()
