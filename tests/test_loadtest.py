@@ -280,7 +280,7 @@ def test_the_ops_off_app_marks_its_answers_and_the_cost_refuses_unmarked_ones(mi
     from sdc import create_app
     from tests.conftest import make_settings
 
-    def healthz(app) -> dict:
+    def healthz(app):  # the response headers
         return app.test_client().get("/healthz").headers
 
     settings = make_settings(migrated, tmp_path / "instance")
