@@ -176,30 +176,44 @@ SOAK_WARMUP_S = 120  # every job kind has reached both consumers (numba kernels 
 
 
 def memory_growth(samples: list[tuple[float, float]], window_s: float = 60.0) -> float | None:
-    """A process's RSS growth over the soak from ``(seconds, MB)`` samples: the median of its
-    last ``window_s`` of samples against the median of its first.
+    """A process's retained-memory growth over the soak from ``(seconds, MB)`` samples: the
+    floor (lowest RSS) of its last ``window_s`` of samples against the floor of its first.
 
-    Medians rather than the first and last sample: a consumer's RSS swings by about 20 MB both
-    ways from one second to the next as a simulation's arrays come and go, which a single
-    sample at each end would read as growth (or shrinkage). A leak moves the medians.
+    The floor rather than a single sample or a median: a consumer's RSS rises by up to ~110 MB
+    while a simulation's arrays are alive and falls back when the job ends, so any one sample,
+    and the median of a minute in which jobs happened to run longer, reads that sawtooth as
+    growth (the 2026-12-07 soak: medians said +21% for a consumer whose RSS went 260.9 ->
+    263.8 MB). Between jobs a process returns to what it retains; a leak raises that floor.
+    A process busy for the whole last window reads high, which errs towards failing the budget.
     """
     if not samples:
         return None
     first_t, last_t = samples[0][0], samples[-1][0]
-    start = statistics.median(mb for t, mb in samples if t - first_t < window_s)
-    end = statistics.median(mb for t, mb in samples if last_t - t < window_s)
+    start = min(mb for t, mb in samples if t - first_t < window_s)
+    end = min(mb for t, mb in samples if last_t - t < window_s)
     return (end - start) / start if start else None
+
+
+def per_minute_floor_and_peak(
+    samples: list[tuple[float, float]], t_start: float
+) -> list[tuple[float, float]]:
+    """``(lowest, highest)`` RSS in MB of each minute since ``t_start``, for a reader to see
+    whether the floor levels off while the peaks come and go."""
+    minutes: dict[int, list[float]] = {}
+    for t, mb in samples:
+        minutes.setdefault(int((t - t_start) // 60), []).append(mb)
+    return [(round(min(v), 1), round(max(v), 1)) for _, v in sorted(minutes.items())]
 
 
 def soak(ctx: Context) -> None:
     """A steady moderate rate (half the users, think time) for ``--soak`` seconds, after an
     unmeasured warm-up of the same mix.
 
-    Memory growth is each process's median RSS over the last minute against its median over
+    Memory growth is each process's lowest RSS over the last minute against its lowest over
     the first minute of the measured soak (``memory_growth``), which starts after the warm-up:
     a consumer compiles simulator kernels the first time it meets each job kind (engine,
-    failure mode, grading), which is warm-up, not a leak. ``memory_mb`` keeps one sample a
-    minute so a reader can see whether a process levels off.
+    failure mode, grading), which is warm-up, not a leak. ``memory_mb`` keeps each minute's
+    lowest and highest RSS so a reader can see whether a process levels off.
     """
     a = ctx.args
     users = max(2, a.users // 2)
@@ -219,12 +233,7 @@ def soak(ctx: Context) -> None:
         if name == "locust" or len(measured) < 10:
             continue
         growth[name] = memory_growth(measured)
-        marks, next_mark = [], 0.0
-        for t, mb in measured:
-            if t - t_start >= next_mark:
-                marks.append(round(mb, 1))
-                next_mark += 60.0
-        per_minute[name] = marks
+        per_minute[name] = per_minute_floor_and_peak(measured, t_start)
     ctx.results["soak"] = {
         "seconds": a.soak,
         "warmup_s": warmup_s,

@@ -301,13 +301,30 @@ def _soak_lines(soak: dict) -> list[str]:
         f"{_fmt(soak.get('p99_ms_late'), 0)} ms in the last (medians of locust's "
         "once-a-second p99 samples).",
         "",
-        "| Process | memory growth | RSS once a minute (MB) |",
+        "Memory growth is the lowest RSS of the last minute against the lowest of the first: "
+        "a consumer's RSS rises while a job's arrays are alive and falls back after it, and a "
+        "leak raises the floor it falls back to.",
+        "",
+        "| Process | memory growth | RSS each minute, lowest-highest (MB) |",
         "|---|---:|---|",
     ]
     growth = soak.get("memory_growth") or {}
     for name, marks in (soak.get("memory_mb") or {}).items():
-        out.append(f"| {name} | {_percent(growth.get(name))} | {', '.join(map(str, marks))} |")
+        out.append(f"| {name} | {_percent(growth.get(name))} | {_minute_marks(marks)} |")
     return out
+
+
+def _minute_marks(marks: list) -> str:
+    """Each minute's ``[lowest, highest]`` RSS as ``lo-hi`` (one number when they agree).
+    Results written before 2026-12-07 kept one sample a minute: those print as they are."""
+    out = []
+    for mark in marks:
+        if isinstance(mark, (list, tuple)):
+            lo, hi = mark
+            out.append(f"{lo}" if lo == hi else f"{lo}-{hi}")
+        else:
+            out.append(str(mark))
+    return ", ".join(out)
 
 
 def write(results: dict, json_path: Path, md_path: Path) -> None:

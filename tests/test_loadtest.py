@@ -162,25 +162,37 @@ def test_report_writes_fault_and_soak_as_prose_and_tables():
             "p99_ms_early": 90.0,
             "p99_ms_late": 70.0,
             "memory_growth": {"app": 0.0415},
-            "memory_mb": {"app": [316.0, 329.1]},
+            "memory_mb": {"app": [[316.0, 330.2], [329.1, 329.1]], "old": [316.0, 329.1]},
         },
     )
     md = report.markdown(results)
     assert "redis stopped at 0.0 s" in md and "1.25%" in md and "**lost: 1**" in md
-    assert "| app | 4.15% | 316.0, 329.1 |" in md
+    assert "| app | 4.15% | 316.0-330.2, 329.1 |" in md
+    assert "| old | n/a | 316.0, 329.1 |" in md
 
 
-def test_soak_memory_growth_compares_minute_medians_not_single_samples():
-    from loadtest.phases import memory_growth
+def test_soak_memory_growth_compares_floors_so_a_sawtooth_is_not_growth():
+    from loadtest.phases import memory_growth, per_minute_floor_and_peak
 
     # 10 minutes at 100 MB with 20 MB spikes every 6 s, the last sample among them: no growth.
     flat = [(t, 120.0 if t % 6 == 0 else 100.0) for t in range(601)]
     assert flat[-1][1] == 120.0 and memory_growth(flat) == 0.0
-    # A steady leak of 1 MB a minute from 100 MB: the last minute's median is 9 MB above the
-    # first's (each median sits half a minute into its window).
-    leak = [(t, 100.0 + t / 60) for t in range(601)]
-    assert memory_growth(leak) == pytest.approx(0.09, abs=0.002)
+    # The 2026-12-07 soak's consumer: mid-job (+110 MB) for 4 s of every 5 in the last minute,
+    # 1 s in 5 before it, back to 260 MB between jobs throughout. A median reads +42%.
+    busy_end = [
+        (t, 370.0 if (t % 5 != 0 if t > 540 else t % 5 == 0) else 260.0) for t in range(601)
+    ]
+    assert memory_growth(busy_end) == 0.0
+    # A steady leak of 1 MB a minute from 100 MB, under the same spikes: the last minute's
+    # floor (t = 541 s) is 9 MB above the first's.
+    leak = [(t, 100.0 + t / 60 + (20.0 if t % 6 == 0 else 0.0)) for t in range(601)]
+    assert memory_growth(leak) == pytest.approx(541 / 60 / 100, abs=1e-3)
     assert memory_growth([]) is None
+    # Each minute's floor and peak, counted from the measured soak's start.
+    assert per_minute_floor_and_peak([(10.0, 5.0), (30.0, 7.0), (75.0, 6.0)], 10.0) == [
+        (5.0, 7.0),
+        (6.0, 6.0),
+    ]
 
 
 @pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
