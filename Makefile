@@ -20,8 +20,11 @@ run: install
 	$(BIN)/sdc seed
 	$(BIN)/sdc serve
 
+# --dist worksteal: the 56 fuzz tests take 20-70 s each and come last; under the default `load`
+# scheduling one worker was left with most of them while the other sat idle for ~20 minutes of
+# a 35-minute run (2026-12-07). worksteal lets an idle worker take half of the other's queue.
 test: install
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check sdc tasks tests bench loadtest migrations infra
