@@ -178,7 +178,7 @@ def memory_growth(samples: list[tuple[float, float]], window_s: float = 60.0) ->
     """A process's retained-memory growth over the soak from ``(seconds, MB)`` samples: the
     floor (lowest RSS) of its last ``window_s`` of samples against the floor of its first.
 
-    The floor rather than a single sample or a median: a consumer's RSS rises by up to ~110 MB
+    The floor rather than a single sample or a median: a consumer's RSS rises by 70-150 MB
     while a simulation's arrays are alive and falls back when the job ends, so any one sample,
     and the median of a minute in which jobs happened to run longer, reads that sawtooth as
     growth (the 2026-12-07 soak: medians said +21% for a consumer whose RSS went 260.9 ->
