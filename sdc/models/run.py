@@ -63,6 +63,20 @@ class SimulationRun(db.Model):
     version: Mapped[Version] = relationship()
     user: Mapped[User] = relationship()
 
+    # What the queue and the consumers change after the row is inserted (sdc.services.jobs):
+    # the attributes worth reloading once a run is enqueued. Its input never changes.
+    JOB_STATE = (
+        "status",
+        "progress",
+        "attempts",
+        "error",
+        "result",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+    )
+
     @classmethod
     def newest_baseline_id(cls, version_id):
         """SQL: the id of the newest baseline run (no injected failure) of ``version_id`` (a

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from sdc.core.design_ops import starter_design
 from sdc.extensions import db
-from sdc.models import Project, User, Version, utcnow
+from sdc.models import Project, Scenario, User, Version, utcnow
 from sdc.services import Conflict, NotFound, policy
 from sdc.services.scenarios import get_scenario
 
@@ -75,7 +75,13 @@ def _recent_projects_stmt():
     return (
         select(Project, latest_id, latest_number, count)
         .where(Project.owner_id == bindparam("user_id"))
-        .options(joinedload(Project.scenario))
+        # What the dashboard shows and judges runs by; not the brief nor the traffic,
+        # requirements and profile documents (three JSON decodes per project and view).
+        .options(
+            joinedload(Project.scenario).load_only(
+                Scenario.slug, Scenario.title, Scenario.difficulty, Scenario.slos
+            )
+        )
         .order_by(Project.updated_at.desc())
         .limit(bindparam("limit"))
     )
@@ -86,7 +92,9 @@ def recent_projects(user: User, limit: int = 20) -> list[dict]:
     (projects shared with the user are listed by ``sdc.services.members.shared_with``).
 
     Returns dicts ``{"project", "latest_version_id", "latest_number", "version_count"}``
-    (None, None, 0 for a project without versions); one query whatever the count.
+    (None, None, 0 for a project without versions); one query whatever the count. Each
+    project's scenario comes with its slug, title, difficulty and SLOs; its other attributes
+    load on first use (a query each).
     """
     if not getattr(user, "is_authenticated", False):  # anonymous: owns nothing
         return []

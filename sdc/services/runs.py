@@ -196,10 +196,12 @@ def start_run(
         enqueued_at=utcnow(),
     )
     db.session.add(run)
-    # The signed-in user stays loaded (the audit row names them); the run reloads on its next
-    # read, with the job's progress if a consumer (or the immediate test queue) got to it.
+    # The signed-in user stays loaded (the audit row names them); the run's job state reloads
+    # on its next read, with the job's progress if a consumer (or the immediate test queue) got
+    # to it. Only that state: its input (the design snapshot) is as inserted, not worth a
+    # second trip through JSON.
     commit_keeping_loaded()
-    db.session.expire(run)
+    db.session.expire(run, SimulationRun.JOB_STATE)
     jobs.enqueue(SimulationRun, run_id, _send, stamped=True)
     return run, True
 
