@@ -301,15 +301,26 @@ def _soak_lines(soak: dict) -> list[str]:
         f"{_fmt(soak.get('p99_ms_late'), 0)} ms in the last (medians of locust's "
         "once-a-second p99 samples).",
         "",
-        "Memory growth is the lowest RSS of the last minute against the lowest of the first: "
-        "a consumer's RSS rises while a job's arrays are alive and falls back after it, and a "
-        "leak raises the floor it falls back to.",
-        "",
-        "| Process | memory growth | RSS each minute, lowest-highest (MB) |",
-        "|---|---:|---|",
     ]
+    memory = soak.get("memory_mb") or {}
+    if any(isinstance(m, (list, tuple)) for marks in memory.values() for m in marks):
+        out += [
+            "Memory growth is the lowest RSS of the last minute against the lowest of the "
+            "first: a consumer's RSS rises while a job's arrays are alive and falls back after "
+            "it, and a leak raises the floor it falls back to.",
+            "",
+            "| Process | memory growth | RSS each minute, lowest-highest (MB) |",
+        ]
+    else:  # results written before 2026-12-07: one sample a minute, judged by medians
+        out += [
+            "Memory growth is the median RSS of the last minute against that of the first "
+            "(the rule of the run that wrote these results).",
+            "",
+            "| Process | memory growth | RSS each minute (MB) |",
+        ]
+    out.append("|---|---:|---|")
     growth = soak.get("memory_growth") or {}
-    for name, marks in (soak.get("memory_mb") or {}).items():
+    for name, marks in memory.items():
         out.append(f"| {name} | {_percent(growth.get(name))} | {_minute_marks(marks)} |")
     return out
 
@@ -342,14 +353,26 @@ def print_budgets(checks: list[dict]) -> None:
         )
 
 
+def main(argv: list[str]) -> int:
+    """``python -m loadtest.report docs/load-test-results.json ...``: rewrite the Markdown beside
+    each results file from its JSON (after a change to this renderer; the figures are
+    untouched). Returns the exit status: 2 for a missing or unreadable file, named."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m loadtest.report RESULTS.json [RESULTS.json ...]")
+        return 0 if argv else 2
+    for arg in argv:
+        source = Path(arg)
+        try:
+            results = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"{arg}: not a readable results file ({exc})")
+            return 2
+        source.with_suffix(".md").write_text(markdown(results), encoding="utf-8")
+        print(f"wrote {source.with_suffix('.md')}")
+    return 0
+
+
 if __name__ == "__main__":
-    # ``python -m loadtest.report docs/load-test-results.json``: rewrite the Markdown beside a
-    # results file from its JSON (after a change to this renderer; the figures are untouched).
     import sys
 
-    for arg in sys.argv[1:]:
-        source = Path(arg)
-        source.with_suffix(".md").write_text(
-            markdown(json.loads(source.read_text(encoding="utf-8"))), encoding="utf-8"
-        )
-        print(f"wrote {source.with_suffix('.md')}")
+    sys.exit(main(sys.argv[1:]))

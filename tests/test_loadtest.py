@@ -4,6 +4,7 @@ are installed. No real load runs in the unit suite."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -162,13 +163,19 @@ def test_report_writes_fault_and_soak_as_prose_and_tables():
             "p99_ms_early": 90.0,
             "p99_ms_late": 70.0,
             "memory_growth": {"app": 0.0415},
-            "memory_mb": {"app": [[316.0, 330.2], [329.1, 329.1]], "old": [316.0, 329.1]},
+            "memory_mb": {"app": [[316.0, 330.2], [329.1, 329.1]], "redis": [[9.0, 9.0]]},
         },
     )
     md = report.markdown(results)
     assert "redis stopped at 0.0 s" in md and "1.25%" in md and "**lost: 1**" in md
-    assert "| app | 4.15% | 316.0-330.2, 329.1 |" in md
-    assert "| old | n/a | 316.0, 329.1 |" in md
+    assert "| app | 4.15% | 316.0-330.2, 329.1 |" in md and "| redis | n/a | 9.0 |" in md
+    assert "lowest RSS of the last minute" in md and "median RSS" not in md
+    # Results written before 2026-12-07 (one sample a minute, the median rule) still render,
+    # and say which rule judged them.
+    results["soak"]["memory_mb"] = {"app": [316.0, 329.1]}
+    md = report.markdown(results)
+    assert "| app | 4.15% | 316.0, 329.1 |" in md
+    assert "median RSS of the last minute" in md and "lowest RSS" not in md
 
 
 def test_soak_memory_growth_compares_floors_so_a_sawtooth_is_not_growth():
@@ -323,3 +330,14 @@ def test_fault_mode_does_not_judge_the_end_to_end_median():
     budgets = {"enqueue.max_e2e_median_s": 1.5}
     assert report.evaluate(standard, budgets)[0]["ok"] is False
     assert report.evaluate(fault, budgets)[0]["ok"] is None
+
+
+def test_report_rewrites_markdown_from_results_and_names_a_bad_file(tmp_path, capsys):
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(fake_results()), encoding="utf-8")
+    assert report.main([str(source)]) == 0
+    assert (tmp_path / "results.md").read_text(encoding="utf-8") == report.markdown(fake_results())
+    assert report.main([]) == 2 and "usage:" in capsys.readouterr().out
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    assert report.main([str(tmp_path / "broken.json")]) == 2
+    assert "broken.json: not a readable results file" in capsys.readouterr().out
