@@ -244,25 +244,35 @@ def history(prefix: Path) -> list[dict]:
 
 
 def runs_between(stack: Stack, start: str, end: str) -> list[tuple]:
-    from sqlalchemy import create_engine, text
+    """``(status, created_at, finished_at)`` of the runs created in [start, end) (ISO 8601
+    times, UTC when they name no zone). The times are bound and read as DateTime, not compared
+    as text: SQLite stores "2026-12-07 06:45:12.3", which sorts before any
+    "2026-12-07T..." string, so a text comparison found no run of the day there."""
+    from sqlalchemy import DateTime, String, bindparam, create_engine, text
 
     from sdc.settings import load_settings
 
+    when = DateTime(timezone=True)
+    stmt = (
+        text(
+            "SELECT status, created_at, finished_at FROM simulation_runs "
+            "WHERE created_at >= :a AND created_at < :b"
+        )
+        .bindparams(bindparam("a", type_=when), bindparam("b", type_=when))
+        .columns(status=String, created_at=when, finished_at=when)
+    )
     settings = load_settings(stack.env)
     engine = create_engine(settings.database_url)
     try:
         with engine.connect() as conn:
-            return list(
-                conn.execute(
-                    text(
-                        "SELECT status, created_at, finished_at FROM simulation_runs "
-                        "WHERE created_at >= :a AND created_at < :b"
-                    ),
-                    {"a": start, "b": end},
-                )
-            )
+            return list(conn.execute(stmt, {"a": _utc(start), "b": _utc(end)}))
     finally:
         engine.dispose()
+
+
+def _utc(iso: str) -> datetime:
+    moment = datetime.fromisoformat(iso)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def drain(stack: Stack, timeout_s: float) -> float:

@@ -1,5 +1,6 @@
-"""The load-test tooling (issue 8): fast checks, plus a short smoke run when locust and gunicorn
-are installed. No real load runs in the unit suite."""
+"""The load-test tooling (issue 8): fast checks, plus two short runs of the real stack when
+locust and gunicorn are installed (one interrupted, one whole at a few seconds a phase, so that
+``make loadtest`` is known to run on a fresh machine). No figure of theirs is judged here."""
 
 from __future__ import annotations
 
@@ -272,6 +273,39 @@ def test_interrupted_run_stops_everything_it_started(tmp_path):
     assert not alive, f"still running: {alive}\n{output[-2000:]}"
 
 
+@pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
+@pytest.mark.skipif(os.environ.get("SKIP_LOADTEST_SMOKE") == "1", reason="SKIP_LOADTEST_SMOKE=1")
+def test_a_short_standard_run_measures_every_phase_and_loses_nothing(tmp_path):
+    """``make loadtest`` end to end at a few seconds a phase: the stack the pass's backend
+    implies (PostgreSQL + Redis when DATABASE_URL names PostgreSQL, else the embedded default),
+    every phase measured, every budget evaluated and both files written. On a machine busy with
+    the rest of the suite the figures mean nothing; errors and lost work do."""
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith("postgresql")
+    cmd = [sys.executable, "-m", "loadtest.run", "--phase-s", "8", "--mixed-s", "8"]
+    cmd += ["--drain-s", "120", "--out-dir", str(tmp_path)]
+    if not on_postgres:
+        cmd.append("--embedded")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LOADTEST_KEEP_TMP="")
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    output = (done.stdout + done.stderr).replace("\r", "\n")[-4000:]
+    assert done.returncode in (0, 1), output  # 1: a budget missed, which is not judged here
+    results = json.loads((tmp_path / "load-test-results.json").read_text(encoding="utf-8"))
+    assert (tmp_path / "load-test-results.md").is_file()
+    assert ("SQLite" in results["config"]["database"]) == (not on_postgres), results["config"]
+    expected = {"hello", "floor", "dashboard", "workspace", "autosave", "ops", "enqueue", "mixed"}
+    assert expected <= set(results["phases"]) and "hello-4" in results["phases"]
+    for name, phase in results["phases"].items():
+        assert phase["requests"] > 0, name
+        assert phase["failures"] == 0, (name, phase.get("failure_samples"), output)
+    writes = results["phases"]["autosave"]["lost_updates"]  # accepted saves against revisions
+    assert writes["accepted_writes"] > 0 and writes["revision_advance"] == writes["accepted_writes"]
+    assert writes["lost_updates"] == 0 and writes["unexplained_revisions"] == 0, writes
+    assert {c["budget"] for c in results["budgets"]} == set(report.load_budgets())
+    for kind in ("enqueue", "mixed"):  # every run created was completed
+        e2e = results["jobs"]["e2e"][kind]
+        assert e2e["created"] > 0 and e2e["completed"] == e2e["created"], (kind, e2e)
+
+
 def test_ops_off_users_talk_to_the_ops_off_server_whatever_host_locust_gives():
     """locust's --host replaces every user class's ``host`` at spawn; the "ops off" half of the
     telemetry-cost phase must still reach the app without the hooks, or the cost compares the
@@ -341,3 +375,30 @@ def test_report_rewrites_markdown_from_results_and_names_a_bad_file(tmp_path, ca
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
     assert report.main([str(tmp_path / "broken.json")]) == 2
     assert "broken.json: not a readable results file" in capsys.readouterr().out
+
+
+def test_runs_between_finds_a_window_s_runs_on_either_backend(app, user, migrated):
+    """The job figures come from ``runs_between``; on SQLite its window once compared text
+    ("2026-12-07 06:45" < "2026-12-07T06:40") and found no run of the day."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from loadtest.run import job_stats, runs_between
+    from sdc.extensions import db
+    from sdc.models import User
+    from tests import factories
+
+    with app.app_context():
+        owner = db.session.get(User, user.id)
+        version = factories.make_runnable_version(owner)
+        run = factories.make_run(owner, version, engine="analytic")
+        created = run.created_at
+    stack = SimpleNamespace(env={"SDC_ENV": "test", "DATABASE_URL": migrated})
+    before, after = created - timedelta(seconds=1), created + timedelta(seconds=1)
+    rows = runs_between(stack, before.isoformat(), after.isoformat())
+    assert [r[0] for r in rows] == ["completed"]
+    stats = job_stats(rows)
+    assert stats["created"] == stats["completed"] == 1 and 0 <= stats["median_s"] < 60
+    naive = after.replace(tzinfo=None).isoformat()  # no zone: UTC
+    assert len(runs_between(stack, after.isoformat(), "9999-01-01")) == 0
+    assert len(runs_between(stack, "2000-01-01", naive)) == 1
