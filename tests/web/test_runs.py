@@ -355,6 +355,7 @@ def test_results_answer_json_and_bearer_tokens(app, client, logged_in, user, ver
     # The answer shows the job as the queue left it (the test queue runs it at once), reloading
     # only the job's state after the insert: the design snapshot is not read back.
     assert new["status"] == "completed" and new["result"]["format"] == "sdc-result/1"
+    assert new["created_at"] and new["started_at"] and new["finished_at"] and new["attempts"] == 1
     reload = [sql for sql in q if sql.startswith("SELECT") and "FROM simulation_runs" in sql][-1]
     columns = reload.split("FROM simulation_runs")[0]
     assert "simulation_runs.status" in columns and "simulation_runs.result" in columns, reload
