@@ -5,9 +5,10 @@
     python -m loadtest.run --fault         # mixed journey; kill a consumer and restart Redis
     python -m loadtest.run --phase-s 5 --mixed-s 10 --no-write   # a quick smoke run
 
-Budgets (``loadtest/budgets.toml``) are checked at the end; a missed budget exits 1. Whatever
-happens (error, Ctrl-C, SIGTERM), every process the run started is stopped and its scratch
-database dropped (``loadtest.stack.Stack.close``).
+Budgets (``loadtest/budgets.toml``) are checked at the end. Exit status: 0 every budget held,
+1 a budget missed, 3 the run itself failed (its traceback is printed; no results are judged),
+130 interrupted. Whatever happens (error, Ctrl-C, SIGTERM), every process the run started is
+stopped and its scratch database dropped (``loadtest.stack.Stack.close``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from sdc.cli import WORKER_NICE
 DOCS = ROOT / "docs"
 USERS = 16
 DATA_USERS = 8  # two clients per version: autosave conflicts (409) and lost-update checks
+RUN_FAILED = 3  # exit status of a run that broke (1 is a missed budget)
 
 
 def now_utc() -> datetime:
@@ -376,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: stopping everything the run started", file=sys.stderr)
         return 130
+    except Exception as exc:  # not 1, which means a budget missed
+        traceback.print_exc()
+        print(f"\nthe load test failed: {exc}; stopping everything it started", file=sys.stderr)
+        return RUN_FAILED
     finally:
         stack.close()
 

@@ -402,3 +402,28 @@ def test_runs_between_finds_a_window_s_runs_on_either_backend(app, user, migrate
     naive = after.replace(tzinfo=None).isoformat()  # no zone: UTC
     assert len(runs_between(stack, after.isoformat(), "9999-01-01")) == 0
     assert len(runs_between(stack, "2000-01-01", naive)) == 1
+
+
+def test_a_run_that_breaks_exits_3_not_1_which_means_a_missed_budget(monkeypatch, capsys):
+    from loadtest import run
+
+    closed = []
+
+    class Stack:
+        def __init__(self, **_kw):
+            pass
+
+        def close(self):
+            closed.append(True)
+
+    def broken(stack, args, mode):
+        raise RuntimeError("locust phase dashboard did not finish")
+
+    monkeypatch.setattr(run, "Stack", Stack)
+    monkeypatch.setattr(run, "execute", broken)
+    monkeypatch.setattr(run.atexit, "register", lambda fn: None)
+    monkeypatch.setattr(run.signal, "signal", lambda *a: None)  # keep pytest's SIGTERM
+    assert run.main(["--no-write"]) == run.RUN_FAILED == 3
+    err = capsys.readouterr().err
+    assert "the load test failed: locust phase dashboard did not finish" in err
+    assert "Traceback" in err and closed
