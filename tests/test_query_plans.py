@@ -363,3 +363,75 @@ def test_dashboard_and_project_page_run_a_fixed_number_of_statements(app, sized_
     print(f"\nstatements per GET: /dashboard {dashboard}, project page {project_page}")
     assert len(set(dashboard.values())) == 1, dashboard
     assert len(set(project_page.values())) == 1, project_page
+
+
+# ---- work bounded by what is asked, not by history (PostgreSQL) --------------------------------
+
+
+def rows_read(engine, sql: str, params, table: str) -> int:
+    """Rows the scans of ``table`` read when PostgreSQL ran ``sql`` (EXPLAIN ANALYZE, rolled
+    back): each scan node's rows, those it returned and those its filter then dropped, times
+    its loops, summed."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        (doc,) = cursor.fetchone()
+        raw.rollback()
+    finally:
+        raw.close()
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    return sum(
+        (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+        for node in _nodes(doc[0]["Plan"])
+        if node.get("Relation Name") == table and "Scan" in node["Node Type"]
+    )
+
+
+def _past_jobs(model, template, n: int, hours_ago: float) -> None:
+    """``n`` finished copies of job row ``template``, created ``hours_ago`` hours ago."""
+    from sqlalchemy import insert
+
+    created = utcnow() - timedelta(hours=hours_ago)
+    skip = {"id", "created_at", "status"}
+    base = {c.key: getattr(template, c.key) for c in model.__table__.columns if c.key not in skip}
+    db.session.execute(
+        insert(model),
+        [
+            {**base, "input_hash": f"past-{i}", "status": "completed", "created_at": created}
+            for i in range(n)
+        ],
+    )
+    db.session.commit()
+
+
+@requires_postgres
+@pytest.mark.parametrize("kind", ["run", "grade"])
+def test_starting_a_job_reads_active_and_recent_jobs_not_the_users_history(app, kind):
+    """The per-user limits count jobs in flight and jobs of the last minute: a user with 400
+    finished jobs must not make every start read all 400 (it did, through ``(user_id)``)."""
+    from sdc.models import GradeReport, SimulationRun
+    from tests.services.test_grades import make_graded_version
+
+    model = SimulationRun if kind == "run" else GradeReport
+    start = runs.start_run if kind == "run" else grades.start_grade
+    table = model.__tablename__
+    with app.app_context():
+        user = factories.make_user()
+        version = make_graded_version(user)
+        first, _ = start(user, version.id)
+        _past_jobs(model, first, 400, hours_ago=2)
+        engine = db.engine
+        with captured_sql(engine) as statements:
+            job, created = start(user, version.id)
+        assert created
+        admission = [
+            (sql, params)
+            for sql, params in statements
+            if "count(" in sql and f"FROM {table}" in sql
+        ]
+        assert len(admission) == 1, [summary(s) for s, _ in statements]
+        read = rows_read(engine, *admission[0], table)
+    # Two rows are within a minute (the first job and the one just started): anything near
+    # 400 is the history being read.
+    assert read <= 10, f"the admission query read {read} {table} rows"

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
@@ -25,20 +26,42 @@ from sdc.models.project import Version
 from sdc.models.user import User
 
 JOB_STATES = ("pending", "running", "completed", "failed")
+ACTIVE_STATES = ("pending", "running")
+# The partial index's predicate, spelled as the admission query spells its filter (PostgreSQL
+# uses a partial index only when it can prove the query's WHERE implies the index's).
+ACTIVE_SQL = "status IN ('pending', 'running')"
+
+
+def job_indexes(table: str) -> tuple[Index, Index]:
+    """A user's jobs by creation time (the per-minute limit reads the last minute's, and it
+    serves every other ``user_id`` lookup, foreign-key cascades included), and a partial index
+    of a user's active jobs (the concurrency limit): run start reads a few index entries
+    however many jobs the user has finished. Migration 0010 creates both."""
+    return (
+        Index(f"ix_{table}_user_created", "user_id", "created_at"),
+        Index(
+            f"ix_{table}_user_active",
+            "user_id",
+            postgresql_where=text(ACTIVE_SQL),
+            sqlite_where=text(ACTIVE_SQL),
+        ),
+    )
 
 
 class SimulationRun(db.Model):
     __tablename__ = "simulation_runs"
-    # A version's runs newest first (its newest run: one index probe, however many it has).
-    __table_args__ = (Index("ix_simulation_runs_version_created", "version_id", "created_at"),)
+    # A version's runs newest first (its newest run: one index probe, however many it has);
+    # a user's active and recent runs for the per-user limits (``job_indexes``).
+    __table_args__ = (
+        Index("ix_simulation_runs_version_created", "version_id", "created_at"),
+        *job_indexes("simulation_runs"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     version_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("versions.id", ondelete="CASCADE")
     )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
     baseline_run_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("simulation_runs.id", ondelete="SET NULL"), index=True
     )
@@ -94,15 +117,16 @@ class SimulationRun(db.Model):
 
 class GradeReport(db.Model):
     __tablename__ = "grade_reports"
-    __table_args__ = (Index("ix_grade_reports_version_created", "version_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_grade_reports_version_created", "version_id", "created_at"),
+        *job_indexes("grade_reports"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     version_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("versions.id", ondelete="CASCADE")
     )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True, nullable=False)
     rubric_version: Mapped[str | None] = mapped_column(String(32))
     input_snapshot: Mapped[dict] = mapped_column(JSON, nullable=False)

@@ -18,15 +18,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 
 from sdc.extensions import db
 from sdc.models import utcnow
+from sdc.models.run import ACTIVE_SQL, ACTIVE_STATES
 from sdc.services import policy, telemetry
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("pending", "running")
+ACTIVE = ACTIVE_STATES
 DONE = ("completed", "failed")
 ERROR_MAX = 2000
 
@@ -81,27 +82,33 @@ def admit(model, user, version_id, input_hash: str, noun: str):
 def _admission_stmt(model):
     """One row for ``admit``: the id of a job of ``:version_id`` with ``:input_hash`` that is
     still active (or NULL), then ``:user_id``'s active jobs and those created after ``:since``.
-    Built once per model (it is on the run-start path)."""
-    since = bindparam("since")
-    same_input = (
+    Built once per model (it is on the run-start path).
+
+    Each part reads only what it counts, however many jobs the user has finished: the active
+    count through the partial index ``ix_<table>_user_active`` (its filter is spelled as the
+    index's predicate, ``ACTIVE_SQL``, so PostgreSQL can match the two even in a generic plan),
+    the last minute's through ``ix_<table>_user_created``.
+    """
+    user = model.user_id == bindparam("user_id")
+    active = text(ACTIVE_SQL)
+
+    def scalar(stmt):
+        return stmt.correlate(None).scalar_subquery()  # each its own FROM
+
+    same_input = scalar(
         select(model.id)
         .where(
             model.version_id == bindparam("version_id"),
             model.input_hash == bindparam("input_hash"),
-            model.status.in_(ACTIVE),
+            active,
         )
         .limit(1)
-        .correlate(None)  # its own FROM, not the outer query's rows
-        .scalar_subquery()
     )
-    return select(
-        same_input,
-        func.count().filter(model.status.in_(ACTIVE)),
-        func.count().filter(model.created_at > since),
-    ).where(
-        model.user_id == bindparam("user_id"),
-        or_(model.status.in_(ACTIVE), model.created_at > since),
+    in_flight = scalar(select(func.count()).select_from(model).where(user, active))
+    recent = scalar(
+        select(func.count()).select_from(model).where(user, model.created_at > bindparam("since"))
     )
+    return select(same_input, in_flight, recent)
 
 
 def enqueue(model, job_id, send: Callable[[str], object], *, stamped: bool = False) -> bool:
