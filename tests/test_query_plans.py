@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from sdc.extensions import db
 from sdc.models import AuditLog, JobTelemetry, RequestTelemetry, User, utcnow
@@ -435,3 +436,81 @@ def test_starting_a_job_reads_active_and_recent_jobs_not_the_users_history(app, 
     # Two rows are within a minute (the first job and the one just started): anything near
     # 400 is the history being read.
     assert read <= 10, f"the admission query read {read} {table} rows"
+
+
+@requires_postgres
+def test_the_dashboard_reads_a_projects_newest_jobs_not_all_of_them(app):
+    """With 2,000 runs and 400 grades behind one project, the newest run and grade per project
+    come from a few rows (ranking every job read all 2,401), and the activity counts read each
+    run once (two counts read them twice). Planner statistics are refreshed first, as
+    autovacuum would after such a history."""
+    from sdc.models import GradeReport, SimulationRun
+    from tests.services.test_grades import make_graded_version
+
+    with app.app_context():
+        user = factories.make_user()
+        version = make_graded_version(user)
+        run, _ = runs.start_run(user, version.id)
+        grade, _ = grades.start_grade(user, version.id)
+        _past_jobs(SimulationRun, run, 2000, hours_ago=2)
+        _past_jobs(GradeReport, grade, 400, hours_ago=2)
+        db.session.execute(text("ANALYZE simulation_runs, grade_reports"))
+        db.session.commit()
+        engine = db.engine
+    client = app.test_client()
+    assert AuthActions(client).login().status_code == 303
+    _get(client, "/dashboard")
+    with captured_sql(engine) as statements:
+        _get(client, "/dashboard")
+    read = [
+        (
+            sql,
+            rows_read(engine, sql, params, "simulation_runs"),
+            rows_read(engine, sql, params, "grade_reports"),
+        )
+        for sql, params in statements
+        if "simulation_runs" in sql
+    ]
+    shown = [(summary(sql, 90), r, g) for sql, r, g in read]
+    newest = [(r, g) for sql, r, g in read if "UNION ALL" in sql]
+    counts = [(r, g) for sql, r, g in read if "count(" in sql]
+    assert len(newest) == 1 and len(counts) == 1, shown
+    assert newest[0][0] <= 10 and newest[0][1] <= 10, shown
+    assert counts[0][0] <= 2001 + 10, shown
+
+
+def test_a_projects_latest_run_and_grade_are_the_newest_of_any_version(app):
+    """The newest baseline run of any version (a failure drill does not count), and the newest
+    completed grade (a later failed one does not count), on either backend."""
+    from sdc.models import GradeReport, SimulationRun
+    from sdc.services import progress
+    from tests.services.test_grades import make_graded_version
+    from tests.web._compare_helpers import make_pair
+
+    with app.app_context():
+        user = factories.make_user()
+        project, v1, v2 = make_pair(user)
+        other = make_graded_version(user)  # a second project: its jobs stay its own
+        t0 = utcnow() - timedelta(hours=1)
+
+        def at(job, minutes, **values):
+            for key, value in {"created_at": t0 + timedelta(minutes=minutes), **values}.items():
+                setattr(job, key, value)
+            db.session.commit()
+            return job
+
+        old_on_v2 = at(runs.start_run(user, v2.id, engine="analytic")[0], 1)
+        newest_on_v1 = at(runs.start_run(user, v1.id, engine="analytic")[0], 2)
+        at(runs.start_run(user, None, baseline_run_id=newest_on_v1.id, failures=[])[0], 3)
+        at(runs.start_run(user, other.id, engine="analytic")[0], 4)
+        graded = at(grades.start_grade(user, v2.id)[0], 1, status="completed", overall_score=61.0)
+        at(grades.start_grade(user, v1.id)[0], 2, status="failed", overall_score=None)
+        assert db.session.query(SimulationRun).count() == 4
+        assert db.session.query(GradeReport).count() == 2
+
+        items = {i["project"].id: i for i in progress.recent_with_outcomes(user)}
+        mine = items[project.id]
+        assert mine["run"]["id"] == newest_on_v1.id != old_on_v2.id
+        assert mine["run"]["version_number"] == 1
+        assert mine["grade"] == {"id": graded.id, "score": 61.0, "version_number": 2}
+        assert items[other.project_id]["grade"] is None
