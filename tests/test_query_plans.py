@@ -438,12 +438,10 @@ def test_starting_a_job_reads_active_and_recent_jobs_not_the_users_history(app, 
     assert read <= 10, f"the admission query read {read} {table} rows"
 
 
-@requires_postgres
-def test_the_dashboard_reads_a_projects_newest_jobs_not_all_of_them(app):
-    """With 2,000 runs and 400 grades behind one project, the newest run and grade per project
-    come from a few rows (ranking every job read all 2,401), and the activity counts read each
-    run once (two counts read them twice). Planner statistics are refreshed first, as
-    autovacuum would after such a history."""
+@pytest.fixture
+def long_history(app):
+    """A signed-in client whose one project has 2,000 runs and 400 grades behind it, with the
+    planner's statistics refreshed as autovacuum would; ``(client, engine, project_id)``."""
     from sdc.models import GradeReport, SimulationRun
     from tests.services.test_grades import make_graded_version
 
@@ -456,27 +454,50 @@ def test_the_dashboard_reads_a_projects_newest_jobs_not_all_of_them(app):
         _past_jobs(GradeReport, grade, 400, hours_ago=2)
         db.session.execute(text("ANALYZE simulation_runs, grade_reports"))
         db.session.commit()
-        engine = db.engine
+        engine, project_id = db.engine, version.project_id
     client = app.test_client()
     assert AuthActions(client).login().status_code == 303
-    _get(client, "/dashboard")
+    return client, engine, project_id
+
+
+def _jobs_read(client, engine, url: str) -> list[tuple[str, int, int]]:
+    """(sql, runs read, grades read) of each statement of a GET of ``url`` that reads jobs."""
+    _get(client, url)
     with captured_sql(engine) as statements:
-        _get(client, "/dashboard")
-    read = [
+        _get(client, url)
+    return [
         (
             sql,
             rows_read(engine, sql, params, "simulation_runs"),
             rows_read(engine, sql, params, "grade_reports"),
         )
         for sql, params in statements
-        if "simulation_runs" in sql
+        if "simulation_runs" in sql or "grade_reports" in sql
     ]
+
+
+@requires_postgres
+def test_the_dashboard_reads_a_projects_newest_jobs_not_all_of_them(long_history):
+    """The newest run and grade per project come from a few rows (ranking every job read all
+    2,401), and the activity counts read each run once (two counts read them twice)."""
+    client, engine, _pid = long_history
+    read = _jobs_read(client, engine, "/dashboard")
     shown = [(summary(sql, 90), r, g) for sql, r, g in read]
     newest = [(r, g) for sql, r, g in read if "UNION ALL" in sql]
     counts = [(r, g) for sql, r, g in read if "count(" in sql]
     assert len(newest) == 1 and len(counts) == 1, shown
     assert newest[0][0] <= 10 and newest[0][1] <= 10, shown
     assert counts[0][0] <= 2001 + 10, shown
+
+
+@requires_postgres
+def test_the_project_page_reads_each_versions_newest_jobs_not_all_of_them(long_history):
+    """Every version's newest run and newest grade (the grade query loaded all 401 grades,
+    whole reports and all, to keep one per version)."""
+    client, engine, project_id = long_history
+    read = _jobs_read(client, engine, f"/projects/{project_id}")
+    shown = [(summary(sql, 90), r, g) for sql, r, g in read]
+    assert read and all(r <= 10 and g <= 10 for _sql, r, g in read), shown
 
 
 def test_a_projects_latest_run_and_grade_are_the_newest_of_any_version(app):

@@ -48,6 +48,25 @@ def job_indexes(table: str) -> tuple[Index, Index]:
     )
 
 
+def newest_job_id(cls, version_id, condition=None):
+    """SQL: the id of the newest ``cls`` job (by ``created_at``) of ``version_id`` (a column,
+    to correlate with an enclosing query's versions, or a value) that meets ``condition(job)``,
+    NULL when none does. One backward probe of ``(version_id, created_at)``, however many jobs
+    the version has."""
+    job = aliased(cls)  # its own FROM: the enclosing query may select jobs too
+    where = [job.version_id == version_id]
+    if condition is not None:
+        where.append(condition(job))
+    return (
+        select(job.id)
+        .where(*where)
+        .order_by(job.created_at.desc())
+        .limit(1)
+        .correlate_except(job)
+        .scalar_subquery()
+    )
+
+
 class SimulationRun(db.Model):
     __tablename__ = "simulation_runs"
     # A version's runs newest first (its newest run: one index probe, however many it has);
@@ -104,15 +123,7 @@ class SimulationRun(db.Model):
     def newest_baseline_id(cls, version_id):
         """SQL: the id of the newest baseline run (no injected failure) of ``version_id`` (a
         column or value), NULL when the version has none."""
-        run = aliased(cls)  # its own FROM: the enclosing query may select runs too
-        return (
-            select(run.id)
-            .where(run.version_id == version_id, run.baseline_run_id.is_(None))
-            .order_by(run.created_at.desc())
-            .limit(1)
-            .correlate_except(run)
-            .scalar_subquery()
-        )
+        return newest_job_id(cls, version_id, lambda run: run.baseline_run_id.is_(None))
 
 
 class GradeReport(db.Model):
@@ -147,3 +158,11 @@ class GradeReport(db.Model):
 
     version: Mapped[Version] = relationship()
     user: Mapped[User] = relationship()
+
+    @classmethod
+    def newest_id(cls, version_id, *, completed: bool = False):
+        """SQL: the id of the newest grade of ``version_id`` (a column or value), of any status
+        or only a ``completed`` one; NULL when there is none."""
+        return newest_job_id(
+            cls, version_id, (lambda grade: grade.status == "completed") if completed else None
+        )

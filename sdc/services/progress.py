@@ -50,24 +50,17 @@ CATEGORY_CHECKS = {
 }
 
 
-def _newest_of_each_version(model, where, *columns):
-    """``model`` rows that are the newest matching ``where`` of their version, for every version
-    of the projects in ``:project_ids``, with project id, version number and ``created_at``.
+def _newest_of_each_version(model, newest_id, *columns):
+    """The ``model`` row ``newest_id`` (a ``newest_job_id`` correlated with ``Version.id``)
+    names for every version of the projects in ``:project_ids``, with project id, version
+    number and ``created_at``.
 
     Each version's newest is one backward probe of ``(version_id, created_at)``, so the
     statement reads about one row per version however many jobs a project has run (ranking
     every job of the projects read them all: 2,000 rows for a project with 2,000 runs).
     """
-    newest = (
-        select(model.id)
-        .where(model.version_id == Version.id, where)
-        .order_by(model.created_at.desc())
-        .limit(1)
-        .correlate(Version)
-        .scalar_subquery()
-    )
     ids = (
-        select(newest)
+        select(newest_id)
         .where(Version.project_id.in_(bindparam("project_ids", expanding=True)))
         .correlate(None)  # its own versions, not the outer query's
     )
@@ -96,7 +89,7 @@ def _latest_per_version_stmt():
     """
     runs = _newest_of_each_version(
         SimulationRun,
-        SimulationRun.baseline_run_id.is_(None),
+        SimulationRun.newest_baseline_id(Version.id),
         literal_column("'run'").label("kind"),
         SimulationRun.status.label("status"),
         SimulationRun.result["metrics"].label("metrics"),
@@ -104,7 +97,7 @@ def _latest_per_version_stmt():
     )
     grades = _newest_of_each_version(
         GradeReport,
-        GradeReport.status == "completed",
+        GradeReport.newest_id(Version.id, completed=True),
         literal_column("'grade'").label("kind"),
         cast(null(), String).label("status"),
         cast(null(), JSON).label("metrics"),
