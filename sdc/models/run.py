@@ -18,7 +18,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship, validates
 
 from sdc.extensions import db
 from sdc.models.base import created_at, updated_at, uuid_pk
@@ -46,6 +46,20 @@ def job_indexes(table: str) -> tuple[Index, Index]:
             sqlite_where=text(ACTIVE_SQL),
         ),
     )
+
+
+def category_scores(report: dict | None) -> list[dict] | None:
+    """The category scores of a grade ``report``, ``[{"key", "title", "score"}]`` for each
+    category that has a key and a score (None without a report): what the dashboard's progress
+    reads of a grade, stored beside the report (``GradeReport.category_scores``)."""
+    if not isinstance(report, dict):
+        return None
+    cats = report.get("categories")
+    return [
+        {"key": c["key"], "title": c.get("title", c["key"]), "score": float(c["score"])}
+        for c in (cats if isinstance(cats, list) else [])
+        if isinstance(c, dict) and "key" in c and isinstance(c.get("score"), int | float)
+    ]
 
 
 def newest_job_id(cls, version_id, condition=None):
@@ -145,6 +159,10 @@ class GradeReport(db.Model):
     overall_score: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict | None] = mapped_column(JSON)
     ai_summary: Mapped[dict | None] = mapped_column(JSON)
+    # ``category_scores(report)``, kept with the report: the dashboard reads these for up to 200
+    # grades, where each whole report is ~28 KB of JSON to parse (migration 0011). An ORM write
+    # of ``report`` sets it (``_summarise``); a Core write must pass both.
+    category_scores: Mapped[list | None] = mapped_column(JSON)
     ai_provider: Mapped[str | None] = mapped_column(String(40))
     ai_model: Mapped[str | None] = mapped_column(String(120))
     error: Mapped[str | None] = mapped_column(Text)
@@ -158,6 +176,11 @@ class GradeReport(db.Model):
 
     version: Mapped[Version] = relationship()
     user: Mapped[User] = relationship()
+
+    @validates("report")
+    def _summarise(self, _key, report):
+        self.category_scores = category_scores(report)
+        return report
 
     @classmethod
     def newest_id(cls, version_id, *, completed: bool = False):

@@ -20,6 +20,7 @@ from sdc.core.grading import RUBRIC_VERSION, FixError, apply_fix, grade
 from sdc.core.simulation import InvalidDesign, validate_design
 from sdc.extensions import db
 from sdc.models import GradeReport, Project, User, Version, utcnow
+from sdc.models.run import category_scores
 from sdc.services import NotFound, ServiceError, ai_feedback, jobs, policy
 from sdc.services.projects import new_version_from, visible_to
 from sdc.services.versions import version_by_id_for
@@ -137,6 +138,7 @@ def execute_grade(grade_id: uuid.UUID) -> str:
         attempt,
         status="completed",
         report=report,
+        category_scores=category_scores(report),
         overall_score=report.get("overall_score"),
         rubric_version=report.get("rubric_version", RUBRIC_VERSION),
         ai_summary=ai,

@@ -163,7 +163,7 @@ def _grade_history_stmt():
             GradeReport.overall_score,
             GradeReport.finished_at,
             GradeReport.created_at,
-            GradeReport.report["categories"].label("categories"),
+            GradeReport.category_scores,
             Version.number,
             Project.id.label("project_id"),
             Project.title,
@@ -178,12 +178,11 @@ def _grade_history_stmt():
 
 
 def grade_history(user: User, limit: int = TREND_MAX_GRADES) -> list[dict]:
-    """Completed grades of the user's projects, oldest first (the newest ``limit``), with the
-    category scores taken out of the report in SQL (reports are large)."""
+    """Completed grades of the user's projects, oldest first (the newest ``limit``), with their
+    category scores (``GradeReport.category_scores``: the reports themselves are large)."""
     rows = db.session.execute(_grade_history_stmt(), {"user_id": user.id, "limit": limit}).all()
     out = []
     for r in reversed(rows):
-        cats = r.categories if isinstance(r.categories, list) else []
         out.append(
             {
                 "grade_id": r.id,
@@ -194,9 +193,8 @@ def grade_history(user: User, limit: int = TREND_MAX_GRADES) -> list[dict]:
                 "score": float(r.overall_score) if r.overall_score is not None else None,
                 "at": as_utc(r.finished_at or r.created_at),
                 "categories": {
-                    c["key"]: {"title": c.get("title", c["key"]), "score": float(c["score"])}
-                    for c in cats
-                    if isinstance(c, dict) and "key" in c and c.get("score") is not None
+                    c["key"]: {"title": c["title"], "score": c["score"]}
+                    for c in r.category_scores or []
                 },
             }
         )

@@ -49,6 +49,64 @@ def test_grade_completes_with_report_and_mock_ai(app, owner):
     known = {e["id"] for e in row.report["evidence"]}
     assert all(set(i["evidence"]) <= known for i in row.ai_summary["items"])
     assert row.input_snapshot["scenario"]["slug"] == "url-shortener"
+    # What the dashboard reads is stored with the report (the worker writes both, in Core).
+    assert row.category_scores == [
+        {"key": c["key"], "title": c["title"], "score": c["score"]}
+        for c in row.report["categories"]
+    ]
+
+
+def test_category_scores_follow_the_report_and_the_migration_fills_old_grades(app, owner):
+    """An ORM write of ``report`` sets ``category_scores``; migration 0011 fills them for grades
+    stored before it (run here on rows whose column is emptied, as they were)."""
+    import importlib.util
+
+    from sqlalchemy import update
+
+    from sdc.models.run import category_scores
+
+    report = {
+        "categories": [
+            {"key": "scalability", "title": "Scalability", "score": 72, "evidence": ["e1"]},
+            {"key": "no-score", "title": "Unscored", "score": None},
+            "not a category",
+        ]
+    }
+    expected = [{"key": "scalability", "title": "Scalability", "score": 72.0}]
+    assert category_scores(report) == expected
+    assert category_scores(None) is None and category_scores({"categories": "x"}) == []
+
+    version = make_graded_version(owner)
+    done = GradeReport(
+        version_id=version.id,
+        user_id=owner.id,
+        status="completed",
+        input_snapshot={},
+        input_hash="h1",
+        report=report,
+    )
+    pending = GradeReport(
+        version_id=version.id,
+        user_id=owner.id,
+        status="pending",
+        input_snapshot={},
+        input_hash="h2",
+    )
+    db.session.add_all([done, pending])
+    db.session.commit()
+    assert done.category_scores == expected and pending.category_scores is None
+
+    db.session.execute(update(GradeReport).values(category_scores=None))
+    db.session.commit()
+    path = Path(__file__).parents[2] / "migrations/versions/0011_grade_category_scores.py"
+    spec = importlib.util.spec_from_file_location("migration_0011", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with db.engine.begin() as conn:
+        assert migration.fill(conn) == 1
+    db.session.expire_all()
+    assert db.session.get(GradeReport, done.id).category_scores == expected
+    assert db.session.get(GradeReport, pending.id).category_scores is None
 
 
 def test_same_input_gives_the_same_report(app, owner):
