@@ -495,11 +495,23 @@ def test_the_dashboard_reads_a_projects_newest_jobs_not_all_of_them(long_history
 
 
 @requires_postgres
-def test_the_project_page_reads_each_versions_newest_jobs_not_all_of_them(long_history):
-    """Every version's newest run and newest grade (the grade query loaded all 401 grades,
-    whole reports and all, to keep one per version)."""
+@pytest.mark.parametrize("page", ["project", "report", "compare"])
+def test_project_pages_read_each_versions_newest_jobs_not_all_of_them(long_history, page):
+    """Every version's newest run and newest grade, as these pages show them: the queries
+    loaded every job of the versions, results and reports whole, to keep one per version
+    (2,001 runs and 401 grades; 1.2 s for the report page, test client)."""
     client, engine, project_id = long_history
-    read = _jobs_read(client, engine, f"/projects/{project_id}")
+    base = f"/projects/{project_id}"
+    with engine.connect() as conn:
+        (version_id,) = conn.execute(
+            text("SELECT id FROM versions WHERE project_id = :p"), {"p": project_id}
+        ).one()
+    url = {
+        "project": base,
+        "report": f"{base}/report",
+        "compare": f"{base}/compare?baseline={version_id}&candidate={version_id}",
+    }[page]
+    read = _jobs_read(client, engine, url)
     shown = [(summary(sql, 90), r, g) for sql, r, g in read]
     assert read and all(r <= 10 and g <= 10 for _sql, r, g in read), shown
 

@@ -181,11 +181,3 @@ class GradeReport(db.Model):
     def _summarise(self, _key, report):
         self.category_scores = category_scores(report)
         return report
-
-    @classmethod
-    def newest_id(cls, version_id, *, completed: bool = False):
-        """SQL: the id of the newest grade of ``version_id`` (a column or value), of any status
-        or only a ``completed`` one; NULL when there is none."""
-        return newest_job_id(
-            cls, version_id, (lambda grade: grade.status == "completed") if completed else None
-        )

@@ -17,13 +17,10 @@ import threading
 import uuid
 from collections import OrderedDict
 
-from sqlalchemy import select
-
 from sdc.core.design_diff import diff_designs, merged_design
 from sdc.core.simulation import ENGINE_VERSION, InvalidDesign, knee
-from sdc.extensions import db
 from sdc.models import GradeReport, Project, SimulationRun, User, Version
-from sdc.services import NotFound, ServiceError
+from sdc.services import NotFound, ServiceError, jobs
 from sdc.services import runs as run_service
 from sdc.services.projects import get_project_for
 
@@ -73,33 +70,12 @@ def pick_versions(
 
 def latest_completed_runs(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, SimulationRun]:
     """The newest completed baseline run (no failure injected) per version, in one query."""
-    if not version_ids:
-        return {}
-    latest: dict[uuid.UUID, SimulationRun] = {}
-    for run in db.session.scalars(
-        select(SimulationRun)
-        .where(
-            SimulationRun.version_id.in_(version_ids),
-            SimulationRun.baseline_run_id.is_(None),
-            SimulationRun.status == "completed",
-        )
-        .order_by(SimulationRun.created_at.desc())
-    ):
-        latest.setdefault(run.version_id, run)
-    return latest
+    return jobs.newest_per_version(SimulationRun, version_ids, "completed baseline")
 
 
 def latest_completed_grades(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, GradeReport]:
-    if not version_ids:
-        return {}
-    latest: dict[uuid.UUID, GradeReport] = {}
-    for row in db.session.scalars(
-        select(GradeReport)
-        .where(GradeReport.version_id.in_(version_ids), GradeReport.status == "completed")
-        .order_by(GradeReport.created_at.desc())
-    ):
-        latest.setdefault(row.version_id, row)
-    return latest
+    """The newest completed grade per version, in one query."""
+    return jobs.newest_per_version(GradeReport, version_ids, "completed")
 
 
 def _traffic_of(run: SimulationRun) -> dict:

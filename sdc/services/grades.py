@@ -9,11 +9,10 @@ idempotency and the reaper are shared with simulation runs (``sdc.services.jobs`
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import uuid
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from sdc.core.grading import RUBRIC_VERSION, FixError, apply_fix, grade
@@ -172,19 +171,7 @@ def get_grade_for(user: User, grade_id: uuid.UUID) -> GradeReport:
 def latest_grades(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, GradeReport]:
     """The newest grade per version, in one query that loads only those rows (a version can
     have hundreds of grades, each with its whole report)."""
-    if not version_ids:
-        return {}
-    rows = db.session.scalars(_latest_grades_stmt(), {"version_ids": list(version_ids)})
-    return {grade.version_id: grade for grade in rows}
-
-
-@functools.cache
-def _latest_grades_stmt():
-    """The newest grade of each version in ``:version_ids`` (built once: the project page)."""
-    newest = select(GradeReport.newest_id(Version.id)).where(
-        Version.id.in_(bindparam("version_ids", expanding=True))
-    )
-    return select(GradeReport).where(GradeReport.id.in_(newest))
+    return jobs.newest_per_version(GradeReport, version_ids)
 
 
 def create_fix_version(user: User, grade_id: uuid.UUID, action_id: str) -> Version:

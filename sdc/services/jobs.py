@@ -18,11 +18,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
 from sdc.extensions import db
-from sdc.models import utcnow
-from sdc.models.run import ACTIVE_SQL, ACTIVE_STATES
+from sdc.models import Version, utcnow
+from sdc.models.run import ACTIVE_SQL, ACTIVE_STATES, newest_job_id
 from sdc.services import policy, telemetry
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,41 @@ def canonical_hash(payload: object) -> str:
 
 def settings():
     return current_app.config["SDC_SETTINGS"]
+
+
+# Which jobs ``newest_per_version`` picks from, by name (the statement is built once per name).
+NEWEST = {
+    "any": None,
+    "completed": lambda job: job.status == "completed",
+    "baseline": lambda run: run.baseline_run_id.is_(None),  # runs with no failure injected
+    "completed baseline": lambda run: and_(
+        run.baseline_run_id.is_(None), run.status == "completed"
+    ),
+}
+
+
+def newest_per_version(model, version_ids, which: str = "any") -> dict:
+    """``{version_id: job}``: the newest ``model`` job of each version in ``version_ids`` among
+    those ``NEWEST[which]`` admits, loaded whole, in one query.
+
+    It reads about one row per version (a backward probe of ``(version_id, created_at)`` each)
+    however many jobs a version has: loading all of them to keep the newest loaded hundreds
+    of results or reports whole (1.2 s for a project page with 2,000 runs and 400 grades).
+    """
+    if not version_ids:
+        return {}
+    rows = db.session.scalars(
+        _newest_per_version_stmt(model, which), {"version_ids": list(version_ids)}
+    )
+    return {job.version_id: job for job in rows}
+
+
+@functools.cache
+def _newest_per_version_stmt(model, which: str):
+    newest = select(newest_job_id(model, Version.id, NEWEST[which])).where(
+        Version.id.in_(bindparam("version_ids", expanding=True))
+    )
+    return select(model).where(model.id.in_(newest))
 
 
 def admit(model, user, version_id, input_hash: str, noun: str):

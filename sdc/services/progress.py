@@ -29,6 +29,8 @@ from sdc.core.catalog import DIFFICULTIES
 from sdc.extensions import db
 from sdc.models import GradeReport, Project, Scenario, SimulationRun, User, Version
 from sdc.models.base import as_utc
+from sdc.models.run import newest_job_id
+from sdc.services.jobs import NEWEST
 from sdc.services.projects import recent_projects
 from sdc.services.runs import verdict
 
@@ -51,7 +53,7 @@ CATEGORY_CHECKS = {
 
 
 def _newest_of_each_version(model, newest_id, *columns):
-    """The ``model`` row ``newest_id`` (a ``newest_job_id`` correlated with ``Version.id``)
+    """The ``model`` row ``newest_id`` (a ``newest_job_id`` of ``Version.id``)
     names for every version of the projects in ``:project_ids``, with project id, version
     number and ``created_at``.
 
@@ -89,7 +91,7 @@ def _latest_per_version_stmt():
     """
     runs = _newest_of_each_version(
         SimulationRun,
-        SimulationRun.newest_baseline_id(Version.id),
+        newest_job_id(SimulationRun, Version.id, NEWEST["baseline"]),
         literal_column("'run'").label("kind"),
         SimulationRun.status.label("status"),
         SimulationRun.result["metrics"].label("metrics"),
@@ -97,7 +99,7 @@ def _latest_per_version_stmt():
     )
     grades = _newest_of_each_version(
         GradeReport,
-        GradeReport.newest_id(Version.id, completed=True),
+        newest_job_id(GradeReport, Version.id, NEWEST["completed"]),
         literal_column("'grade'").label("kind"),
         cast(null(), String).label("status"),
         cast(null(), JSON).label("metrics"),

@@ -7,11 +7,10 @@ default: the simulator uses common random numbers, so two runs differ only by wh
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from sdc.core.simulation import (
@@ -290,22 +289,10 @@ def failure_runs_of(baseline: SimulationRun) -> list[SimulationRun]:
     )
 
 
-@functools.cache
-def _latest_runs_stmt():
-    """The newest baseline run of each version in ``:version_ids`` (built once: hot path)."""
-    newest = select(SimulationRun.newest_baseline_id(Version.id)).where(
-        Version.id.in_(bindparam("version_ids", expanding=True))
-    )
-    return select(SimulationRun).where(SimulationRun.id.in_(newest))
-
-
 def latest_runs(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, SimulationRun]:
     """The newest baseline (no failure) run per version, in one query that loads only those
     rows (a version can have hundreds of runs, each with its full result)."""
-    if not version_ids:
-        return {}
-    rows = db.session.scalars(_latest_runs_stmt(), {"version_ids": list(version_ids)})
-    return {run.version_id: run for run in rows}
+    return jobs.newest_per_version(SimulationRun, version_ids, "baseline")
 
 
 def verdict(result: dict | None, slos: dict) -> dict:
