@@ -83,9 +83,12 @@ def _time(fn, n: int, clock=time.perf_counter) -> float:
 def _print_round_trips(app, fn, repeat: int = 50) -> None:
     """Run ``fn`` ``repeat`` times; print each statement of one request with its mean wall ms.
 
-    BEGIN, COMMIT and ROLLBACK are listed where SQLAlchemy issues them (psycopg sends BEGIN as
-    its own round trip before the first statement). The last line splits the request's wall
-    time into time spent waiting on statements and the rest (Python: hooks, ORM, Jinja).
+    BEGIN, COMMIT and ROLLBACK are listed where psycopg sends them (its own round trip each),
+    not where SQLAlchemy begins or ends a transaction: a request's plain reads run in
+    autocommit (``sdc.db_events``), and no BEGIN or ROLLBACK goes with them. The list shows the
+    request's own session; the count below it also includes the telemetry and audit writes on
+    their own connections. The last line splits the request's wall time into time spent
+    waiting on statements and the rest (Python: hooks, ORM, Jinja).
     """
     from sqlalchemy import event
 
@@ -96,22 +99,25 @@ def _print_round_trips(app, fn, repeat: int = 50) -> None:
     trips: list[list] = []
     clock = time.perf_counter
 
+    pending: list = []  # the statement in flight: psycopg sends a BEGIN inside its execute
+
     def before(conn, cursor, sql, params, context, executemany):
-        trips.append([" ".join(sql.split())[:140], clock()])
+        pending[:] = [[" ".join(sql.split())[:140], clock()]]
+        trips.append(pending[0])
 
     def after(conn, cursor, sql, params, context, executemany):
-        trips[-1][1] = clock() - trips[-1][1]
+        pending[0][1] = clock() - pending[0][1]
+        pending.clear()
 
-    hooks = {
-        "before_cursor_execute": before,
-        "after_cursor_execute": after,
-        "begin": lambda conn: trips.append(["BEGIN", 0.0]),
-        "commit": lambda conn: trips.append(["COMMIT", 0.0]),
-        "rollback": lambda conn: trips.append(["ROLLBACK", 0.0]),
-    }
+    def command(name: str) -> None:
+        # Listed before the statement it went out with (a BEGIN ahead of the first write).
+        at = trips.index(pending[0]) if pending else len(trips)
+        trips.insert(at, [name, 0.0])
+
+    hooks = {"before_cursor_execute": before, "after_cursor_execute": after}
     for name, hook in hooks.items():
         event.listen(engine, name, hook)
-    waits = _count_round_trips()
+    waits = _count_round_trips(on_command=command)
     runs = []
     try:
         for _ in range(repeat):
@@ -134,12 +140,13 @@ def _print_round_trips(app, fn, repeat: int = 50) -> None:
     print(f"round trips per request: PostgreSQL {pg:g}, Redis {rd:g}")
 
 
-def _count_round_trips(stop: bool = False):
+def _count_round_trips(stop: bool = False, on_command=None):
     """Count the commands sent to a server: psycopg statements (a cursor execute, the pool's
     ping included) and transaction commands it actually sends (BEGIN, COMMIT, ROLLBACK: its
     ``_exec_command``, which a ROLLBACK on an idle connection never reaches), and redis-py's
     ``execute_command``. ``pop()`` returns the counts so far and starts again; ``stop=True``
-    restores the patched functions."""
+    restores the patched functions. ``on_command(name)`` is called with each transaction
+    command psycopg sends ("BEGIN", "COMMIT", "ROLLBACK")."""
     import psycopg
     import redis
     from psycopg._connection_base import BaseConnection
@@ -160,9 +167,12 @@ def _count_round_trips(stop: bool = False):
             counts["postgresql"] += 1
         return originals[0](self, gen, *args, **kwargs)
 
-    def exec_command(self, *args, **kwargs):
+    def exec_command(self, command, *args, **kwargs):
         counts["postgresql"] += 1
-        return originals[1](self, *args, **kwargs)
+        if on_command is not None:
+            text = command.decode() if isinstance(command, bytes | bytearray) else str(command)
+            on_command(text.split()[0].upper() if text.strip() else text)
+        return originals[1](self, command, *args, **kwargs)
 
     def execute_command(self, *args, **kwargs):
         counts["redis"] += 1
