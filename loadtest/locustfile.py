@@ -47,6 +47,7 @@ from loadtest.names import (  # noqa: E402
     COMPONENT,
     COMPONENT_JSON,
     DASHBOARD,
+    DASHBOARD_AFTER_SIGN_IN,
     EXPORT,
     FLOOR,
     GRADE,
@@ -222,10 +223,10 @@ class SdcUser(FastHttpUser):
         ) as resp:
             if resp.status_code != 303:
                 resp.failure(f"sign-in answered {resp.status_code}")
-        self.dashboard()
+        self.dashboard(DASHBOARD_AFTER_SIGN_IN)
 
-    def dashboard(self) -> None:
-        resp = self.client.get("/dashboard", name=DASHBOARD, headers=self.headers())
+    def dashboard(self, name: str = DASHBOARD) -> None:
+        resp = self.client.get("/dashboard", name=name, headers=self.headers())
         self.remember_csrf(resp.text)
 
     def refresh_revision(self) -> None:

@@ -6,6 +6,10 @@ FLOOR = "GET /healthz (signed in)"
 LOGIN_FORM = "GET /auth/login"
 LOGIN = "POST /auth/login"
 DASHBOARD = "GET /dashboard"
+# The dashboard a sign-in lands on, named apart: in the mixed journey most users sign in at
+# once, and each sign-in holds a worker for ~0.4 s of scrypt, so these queue behind the others'
+# sign-ins; under the plain name they made the steady dashboard's p95 look like 400 ms.
+DASHBOARD_AFTER_SIGN_IN = "GET /dashboard (after sign-in)"
 SCENARIOS = "GET /scenarios/"
 WORKSPACE = "GET workspace"
 WORKSPACE_JSON = "GET workspace (JSON)"

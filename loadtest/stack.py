@@ -117,6 +117,24 @@ class Stack:
         self.env = env
         self.run([str(BIN / "sdc"), "db", "upgrade"], "migrate")
 
+    def vacuum(self) -> bool:
+        """``VACUUM (ANALYZE)`` the scratch PostgreSQL database if the server runs without
+        autovacuum (a development server may turn it off; production runs it); True if it did.
+
+        Without it every phase inherits the dead rows of the phases before it (each autosave
+        leaves a dead undo step, version and project row) and statistics from the empty
+        database, so later phases would measure a bloat production never keeps.
+        """
+        if self._pg_db is None:
+            return False
+        import psycopg
+
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            if conn.execute("SHOW autovacuum").fetchone()[0] == "on":
+                return False
+            conn.execute("VACUUM (ANALYZE)")
+        return True
+
     def seed(self, users: int) -> Path:
         path = self.tmp / "loadtest-data.json"
         self.run([str(BIN / "sdc"), "seed", "--load-test", str(users), "--out", str(path)], "seed")
