@@ -66,19 +66,26 @@ def _nodes(plan: dict) -> Iterator[dict]:
         yield from _nodes(child)
 
 
-def explain(engine, sql: str, params) -> dict:
-    """The JSON plan of ``sql`` with ``params`` (as the driver got them), seq scans off."""
+def plan_of(engine, sql: str, params, options: str = "FORMAT JSON", *setup: str) -> dict:
+    """PostgreSQL's JSON plan of ``sql`` with ``params`` (as the driver got them), after the
+    ``setup`` statements, in a transaction rolled back (``EXPLAIN ANALYZE`` runs the statement)."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        for statement in setup:
+            cursor.execute(statement)
+        cursor.execute(f"EXPLAIN ({options}) " + sql, params)
         (doc,) = cursor.fetchone()
         raw.rollback()
     finally:
         raw.close()
     doc = json.loads(doc) if isinstance(doc, str) else doc
     return doc[0]["Plan"]
+
+
+def explain(engine, sql: str, params) -> dict:
+    """The JSON plan of ``sql`` with ``params``, seq scans off."""
+    return plan_of(engine, sql, params, "FORMAT JSON", "SET LOCAL enable_seqscan = off")
 
 
 def describe_access(plan: dict) -> tuple[list[str], list[str]]:
@@ -373,18 +380,10 @@ def rows_read(engine, sql: str, params, table: str) -> int:
     """Rows the scans of ``table`` read when PostgreSQL ran ``sql`` (EXPLAIN ANALYZE, rolled
     back): each scan node's rows, those it returned and those its filter then dropped, times
     its loops, summed."""
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
-        (doc,) = cursor.fetchone()
-        raw.rollback()
-    finally:
-        raw.close()
-    doc = json.loads(doc) if isinstance(doc, str) else doc
+    plan = plan_of(engine, sql, params, "ANALYZE, FORMAT JSON")
     return sum(
         (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        for node in _nodes(doc[0]["Plan"])
+        for node in _nodes(plan)
         if node.get("Relation Name") == table and "Scan" in node["Node Type"]
     )
 

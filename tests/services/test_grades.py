@@ -77,21 +77,18 @@ def test_category_scores_follow_the_report_and_the_migration_fills_old_grades(ap
     assert category_scores(None) is None and category_scores({"categories": "x"}) == []
 
     version = make_graded_version(owner)
-    done = GradeReport(
-        version_id=version.id,
-        user_id=owner.id,
-        status="completed",
-        input_snapshot={},
-        input_hash="h1",
-        report=report,
-    )
-    pending = GradeReport(
-        version_id=version.id,
-        user_id=owner.id,
-        status="pending",
-        input_snapshot={},
-        input_hash="h2",
-    )
+
+    def row(status: str, **values) -> GradeReport:
+        return GradeReport(
+            version_id=version.id,
+            user_id=owner.id,
+            status=status,
+            input_snapshot={},
+            input_hash=status,
+            **values,
+        )
+
+    done, pending = row("completed", report=report), row("pending")
     db.session.add_all([done, pending])
     db.session.commit()
     assert done.category_scores == expected and pending.category_scores is None
