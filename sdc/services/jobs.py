@@ -27,7 +27,7 @@ from sdc.services import policy, telemetry
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ACTIVE_STATES
+ACTIVE = ACTIVE_STATES  # queued or running (the models' name: their partial index holds these)
 DONE = ("completed", "failed")
 ERROR_MAX = 2000
 

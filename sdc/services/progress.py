@@ -53,9 +53,9 @@ CATEGORY_CHECKS = {
 
 
 def _newest_of_each_version(model, newest_id, *columns):
-    """The ``model`` row ``newest_id`` (a ``newest_job_id`` of ``Version.id``)
-    names for every version of the projects in ``:project_ids``, with project id, version
-    number and ``created_at``.
+    """For every version of the projects in ``:project_ids``, the ``model`` row ``newest_id``
+    names (a ``newest_job_id`` of ``Version.id``), with project id, version number and
+    ``created_at``.
 
     Each version's newest is one backward probe of ``(version_id, created_at)``, so the
     statement reads about one row per version however many jobs a project has run (ranking
