@@ -278,3 +278,21 @@ def signup():
         return page
 
     return sign_up
+
+
+@pytest.fixture
+def open_import():
+    """``open_import(page)``: open the workspace's import form as a user does, by its heading.
+
+    It waits for the page's network to settle first: once up, the workspace loads its comments
+    and presence regions by htmx, and their swaps move the layout; a click aimed at the heading
+    while one lands can hit something else, and the form stays closed (seen once, in a busy
+    suite run)."""
+    from playwright.sync_api import expect
+
+    def open_form(page) -> None:
+        page.wait_for_load_state("networkidle")
+        page.locator("#import-heading").click()
+        expect(page.locator("#import-document")).to_be_visible()
+
+    return open_form

@@ -16,11 +16,11 @@ WEAK = Path(__file__).resolve().parents[2] / "docs/examples/grading/pastebin/wea
 GRADE_TIMEOUT_MS = 60_000  # the first grade in a process compiles the simulator's kernels
 
 
-def test_grade_report_fix_version_and_project_page(page, browser_problems, signup):
+def test_grade_report_fix_version_and_project_page(page, browser_problems, signup, open_import):
     signup(page, "grader@example.com")
     page.locator("#scenario-pastebin").get_by_role("button", name="Start").click()
     page.wait_for_url(re.compile(r"/projects/[0-9a-f-]+/versions/[0-9a-f-]+$"))
-    page.locator("#import-heading").click()
+    open_import(page)
     page.locator("#import-document").fill(WEAK.read_text())
     page.locator("#import-submit").click()
     expect(page.locator("#component-row-server")).to_be_visible()

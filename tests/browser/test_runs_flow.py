@@ -18,14 +18,14 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "url-short
 RUN_TIMEOUT_MS = 30_000  # the first run in a process compiles the simulator's kernels
 
 
-def test_run_results_and_failure_lab(page, browser_problems, signup):
+def test_run_results_and_failure_lab(page, browser_problems, signup, open_import):
     signup(page, "runner@example.com")
     page.locator("#scenario-url-shortener").get_by_role("button", name="Start").click()
     page.wait_for_url(re.compile(r"/projects/[0-9a-f-]+/versions/[0-9a-f-]+$"))
     workspace = page.url
 
     # Import the example design (paste), as a user would from a file.
-    page.locator("#import-heading").click()
+    open_import(page)
     page.locator("#import-document").fill(EXAMPLE.read_text())
     page.locator("#import-submit").click()
     expect(page.locator("#component-row-api")).to_be_visible()
