@@ -9,7 +9,15 @@ from datetime import datetime
 from pathlib import Path
 
 from loadtest import names
-from loadtest.run import drain, job_stats, now_utc, run_locust, runs_between
+from loadtest.run import (
+    cpu_seconds,
+    cpu_used,
+    drain,
+    job_stats,
+    now_utc,
+    run_locust,
+    runs_between,
+)
 
 OPS_PHASE_FACTOR = 1.5  # the side-by-side ops phase runs 1.5 throughput phases (30 s)
 
@@ -40,6 +48,7 @@ class Context:
     ) -> dict:
         if server != "hello" and self.stack.vacuum() and VACUUM_NOTE not in self.results["notes"]:
             self.results["notes"].append(VACUUM_NOTE)
+        before = cpu_seconds(self.stack)
         result = run_locust(
             self.stack,
             label,
@@ -50,6 +59,8 @@ class Context:
             self.data,
             extra_env,
         )
+        # Where the machine's CPU went while the phase ran (report: "CPU per request").
+        result["cpu_s"] = cpu_used(before, cpu_seconds(self.stack))
         return result
 
 

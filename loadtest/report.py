@@ -243,6 +243,8 @@ def markdown(results: dict) -> str:
             f"Enqueue throughput (accepted runs/s in the enqueue phase): "
             f"{_fmt(jobs.get('enqueue_runs_per_s'), 1)}.",
         ]
+    if results.get("mode") == "standard":
+        out += cpu_lines(results)
     procs = results.get("processes") or {}
     if procs:
         out += [
@@ -265,6 +267,60 @@ def markdown(results: dict) -> str:
     if results.get("analysis"):
         out += ["", "## Analysis", ""] + [f"- {a}" for a in results["analysis"]]
     return "\n".join(out) + "\n"
+
+
+CPU_COLUMNS = (  # (group in a phase's ``cpu_s``, column title)
+    ("server", "server"),
+    ("postgresql", "PostgreSQL"),
+    ("redis", "Redis"),
+    ("consumers", "consumers"),
+    ("locust", "locust"),
+    ("machine", "machine"),
+)
+
+
+def cpu_per_request(phase: dict) -> dict[str, float] | None:
+    """CPU ms per request of a phase by group (``loadtest.run.cpu_seconds``), ``server``
+    being the gunicorn that served it (hello's in a hello phase, both apps in the ops phase),
+    or None when the phase recorded no CPU or no request."""
+    cpu, requests = phase.get("cpu_s"), phase.get("requests")
+    if not cpu or not requests:
+        return None
+    label = phase.get("label", "")
+    servers = ("hello",) if label.startswith("hello") else ("app", "app-ops-off")
+    used = dict(cpu, server=sum(cpu.get(s, 0.0) for s in servers))
+    return {group: used.get(group, 0.0) * 1000 / requests for group, _ in CPU_COLUMNS}
+
+
+def cpu_lines(results: dict) -> list[str]:
+    """The "CPU per request" table: what each request of each phase cost each process."""
+    rows = []
+    for name, phase in results.get("phases", {}).items():
+        per = cpu_per_request(phase)
+        if per is None:
+            continue
+        cpus = (results.get("machine") or {}).get("cpus") or 1
+        busy = 100 * phase["cpu_s"].get("machine", 0.0) / (max(phase.get("wall_s", 0), 1e-9) * cpus)
+        cells = " | ".join(_fmt(per[g], 2) for g, _ in CPU_COLUMNS)
+        rows.append(f"| {name} | {phase['requests']:,} | {cells} | {busy:.0f} |")
+    if not rows:
+        return []
+    return [
+        "",
+        "## CPU per request",
+        "",
+        "CPU milliseconds each request of a phase cost, by process (user + system time over the "
+        "phase, divided by its requests): `server` is the gunicorn that served the phase, "
+        "`machine` every process on the machine (load generator and server included), and the "
+        "last column how busy the machine's CPUs were. While a phase keeps the CPUs busy, a "
+        "page's throughput ratio to hello is about hello's machine CPU per request over the "
+        "page's. The `locust` column includes the load generator's start-up (about 1 s of CPU "
+        "per phase).",
+        "",
+        "| Phase | Requests | " + " | ".join(t for _, t in CPU_COLUMNS) + " | machine busy % |",
+        "|---|---:|" + "---:|" * (len(CPU_COLUMNS) + 1),
+        *rows,
+    ]
 
 
 def _percent(value) -> str:

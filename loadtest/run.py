@@ -105,6 +105,63 @@ class Sampler(threading.Thread):
         return out
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """Cumulative CPU seconds (user + system) spent so far, keyed ``"<who>:<pid>"``:
+
+    - each process the stack runs, under its group's name (``app``, ``hello``, ``app-ops-off``,
+      ``redis``; ``consumers`` for both consumers), with its children (gunicorn's workers);
+    - ``postgresql``: the server processes connected to the scratch database (none on the
+      embedded stack, or when the server is not this machine's);
+    - ``locust``: this runner's children that have exited and been reaped, as one counter
+      (``RUSAGE_CHILDREN``). During a phase that is the phase's locust, reaped when it ends;
+      in fault mode the consumer and Redis it kills count there too, which is why the report
+      shows this split for standard runs only;
+    - ``machine``: every CPU's busy time (all but idle, iowait and steal), whoever spent it.
+
+    ``cpu_used(before, after)`` turns two of these into seconds per group.
+    """
+    import resource
+
+    import psutil
+
+    out: dict[str, float] = {}
+    for name, pid in stack.pids().items():
+        if name.startswith("locust"):
+            continue
+        group = "consumers" if name.startswith("consumer") else name
+        try:
+            root = psutil.Process(pid)
+            for p in (root, *root.children(recursive=True)):
+                t = p.cpu_times()
+                out[f"{group}:{p.pid}"] = t.user + t.system
+        except psutil.Error:
+            continue
+    for pid in stack.database_backend_pids():
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        out[f"postgresql:{pid}"] = t.user + t.system
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["locust:"] = children.ru_utime + children.ru_stime
+    t = psutil.cpu_times()
+    out["machine:"] = sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0)
+    # ``guest`` time is already counted in ``user`` (Linux), so it must not count twice.
+    out["machine:"] -= getattr(t, "guest", 0.0) + getattr(t, "guest_nice", 0.0)
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per group between two ``cpu_seconds`` snapshots. A process that started in
+    between counts from zero; one that ended in between is lost (its last reading is gone), so
+    the figures are a floor; for the servers, which live through every phase, they are exact."""
+    used: dict[str, float] = {}
+    for key, now in after.items():
+        group = key.split(":", 1)[0]
+        used[group] = used.get(group, 0.0) + max(0.0, now - before.get(key, 0.0))
+    return {k: round(v, 3) for k, v in used.items()}
+
+
 # ---- locust ----------------------------------------------------------------------------------
 
 

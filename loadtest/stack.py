@@ -135,6 +135,20 @@ class Stack:
             conn.execute("VACUUM (ANALYZE)")
         return True
 
+    def database_backend_pids(self) -> list[int]:
+        """Process ids of the PostgreSQL server processes connected to the scratch database,
+        other than the one answering this question; empty on the embedded stack."""
+        if self._pg_db is None:
+            return []
+        import psycopg
+
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def seed(self, users: int) -> Path:
         path = self.tmp / "loadtest-data.json"
         self.run([str(BIN / "sdc"), "seed", "--load-test", str(users), "--out", str(path)], "seed")

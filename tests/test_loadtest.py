@@ -113,6 +113,39 @@ def test_page_ratios_are_against_the_hello_phases_on_either_side():
     assert "hello 1,200.0, hello-1 800.0, hello-2 400.0" in md
 
 
+def test_cpu_used_is_per_group_and_counts_a_process_that_started_from_zero():
+    from loadtest.run import cpu_used
+
+    before = {"app:1": 1.0, "app:2": 2.0, "postgresql:8": 3.0, "postgresql:9": 0.5}
+    before.update({"locust:": 10.0, "machine:": 100.0})
+    after = {"app:1": 1.5, "app:2": 2.25, "app:3": 0.1, "postgresql:9": 0.75}
+    after.update({"locust:": 12.0, "machine:": 104.0})
+    # app: 0.5 + 0.25 + 0.1 (a new worker); postgresql: backend 8 ended and is lost, 9 +0.25
+    assert cpu_used(before, after) == {
+        "app": 0.85,
+        "postgresql": 0.25,
+        "locust": 2.0,
+        "machine": 4.0,
+    }
+
+
+def test_cpu_per_request_charges_each_phase_to_the_server_that_answered_it():
+    hello = {"label": "hello-2", "requests": 1000, "wall_s": 2.0}
+    hello["cpu_s"] = {"hello": 0.4, "app": 0.01, "locust": 0.5, "machine": 3.0}
+    ops = {"label": "ops", "requests": 500, "wall_s": 4.0}
+    ops["cpu_s"] = {"app": 1.0, "app-ops-off": 1.0, "postgresql": 0.25, "machine": 6.0}
+    assert report.cpu_per_request(hello)["server"] == pytest.approx(0.4)  # ms per request
+    assert report.cpu_per_request(hello)["locust"] == pytest.approx(0.5)
+    per = report.cpu_per_request(ops)
+    assert per["server"] == pytest.approx(4.0) and per["postgresql"] == pytest.approx(0.5)
+    assert per["redis"] == 0.0 and per["machine"] == pytest.approx(12.0)
+    assert report.cpu_per_request({"label": "x", "requests": 0, "cpu_s": {"app": 1}}) is None
+    lines = report.cpu_lines({"machine": {"cpus": 2}, "phases": {"hello-2": hello, "ops": ops}})
+    # machine busy: 3.0 CPU s over 2 s on 2 CPUs = 75 %; 6.0 over 4 s on 2 = 75 %
+    assert "| hello-2 | 1,000 | 0.40 | 0.00 | 0.00 | 0.00 | 0.50 | 3.00 | 75 |" in lines
+    assert "| ops | 500 | 4.00 | 0.50 | 0.00 | 0.00 | 0.00 | 12.00 | 75 |" in lines
+
+
 def test_throughput_phases_bracket_every_page_with_hello():
     from loadtest import phases
 
@@ -297,6 +330,14 @@ def test_a_short_standard_run_measures_every_phase_and_loses_nothing(tmp_path):
     for name, phase in results["phases"].items():
         assert phase["requests"] > 0, name
         assert phase["failures"] == 0, (name, phase.get("failure_samples"), output)
+        # Where the CPU went: the server that answered, the load generator, the machine (and
+        # PostgreSQL behind the app), each measured, none more than the whole machine spent.
+        per = report.cpu_per_request(phase)
+        assert per is not None and per["server"] > 0 and per["locust"] > 0, (name, phase)
+        assert per["machine"] >= 0.9 * max(per["server"], per["locust"]), (name, per)
+        if on_postgres and not name.startswith("hello"):
+            assert per["postgresql"] > 0, (name, per)
+    assert "## CPU per request" in (tmp_path / "load-test-results.md").read_text()
     writes = results["phases"]["autosave"]["lost_updates"]  # accepted saves against revisions
     assert writes["accepted_writes"] > 0 and writes["revision_advance"] == writes["accepted_writes"]
     assert writes["lost_updates"] == 0 and writes["unexplained_revisions"] == 0, writes
