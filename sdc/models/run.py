@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 
@@ -18,7 +19,16 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship, validates
+from sqlalchemy.orm import (
+    Mapped,
+    aliased,
+    defer,
+    mapped_column,
+    query_expression,
+    relationship,
+    validates,
+    with_expression,
+)
 
 from sdc.extensions import db
 from sdc.models.base import created_at, updated_at, uuid_pk
@@ -116,6 +126,10 @@ class SimulationRun(db.Model):
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
+    # ``result["metrics"]`` alone, when a query asked for it (``run_summary_options``); None
+    # otherwise, whatever the result holds.
+    result_metrics: Mapped[dict | None] = query_expression()
+
     version: Mapped[Version] = relationship()
     user: Mapped[User] = relationship()
 
@@ -138,6 +152,21 @@ class SimulationRun(db.Model):
         """SQL: the id of the newest baseline run (no injected failure) of ``version_id`` (a
         column or value), NULL when the version has none."""
         return newest_job_id(cls, version_id, lambda run: run.baseline_run_id.is_(None))
+
+
+@functools.cache
+def run_summary_options() -> tuple:
+    """Loader options for runs shown by their status and verdict (the run button, the project
+    page's versions): the input snapshot and the result stay in the database, and the result's
+    metrics, all a verdict reads, load as ``result_metrics``. A DES result is ~30 KB of JSON
+    (its time series), parsed on every view of a workspace whose version has run; the input
+    snapshot is a copy of the design. Reading ``result`` on such a run still works (one more
+    query). Built once, so a statement cached with it is built once too."""
+    return (
+        defer(SimulationRun.input_snapshot),
+        defer(SimulationRun.result),
+        with_expression(SimulationRun.result_metrics, SimulationRun.result["metrics"]),
+    )
 
 
 class GradeReport(db.Model):

@@ -53,9 +53,10 @@ NEWEST = {
 }
 
 
-def newest_per_version(model, version_ids, which: str = "any") -> dict:
+def newest_per_version(model, version_ids, which: str = "any", options: tuple = ()) -> dict:
     """``{version_id: job}``: the newest ``model`` job of each version in ``version_ids`` among
-    those ``NEWEST[which]`` admits, loaded whole, in one query.
+    those ``NEWEST[which]`` admits, in one query: loaded whole, or as the loader ``options``
+    (a tuple built once: the statement is cached per tuple) say.
 
     It reads about one row per version (a backward probe of ``(version_id, created_at)`` each)
     however many jobs a version has: loading all of them to keep the newest loaded hundreds
@@ -64,17 +65,17 @@ def newest_per_version(model, version_ids, which: str = "any") -> dict:
     if not version_ids:
         return {}
     rows = db.session.scalars(
-        _newest_per_version_stmt(model, which), {"version_ids": list(version_ids)}
+        _newest_per_version_stmt(model, which, options), {"version_ids": list(version_ids)}
     )
     return {job.version_id: job for job in rows}
 
 
 @functools.cache
-def _newest_per_version_stmt(model, which: str):
+def _newest_per_version_stmt(model, which: str, options: tuple):
     newest = select(newest_job_id(model, Version.id, NEWEST[which])).where(
         Version.id.in_(bindparam("version_ids", expanding=True))
     )
-    return select(model).where(model.id.in_(newest))
+    return select(model).where(model.id.in_(newest)).options(*options)
 
 
 def admit(model, user, version_id, input_hash: str, noun: str):

@@ -23,6 +23,7 @@ from sdc.core.simulation import (
 )
 from sdc.extensions import commit_keeping_loaded, db
 from sdc.models import Project, SimulationRun, User, Version, utcnow
+from sdc.models.run import run_summary_options
 from sdc.services import NotFound, ServiceError, jobs, policy
 from sdc.services.projects import visible_to
 from sdc.services.versions import version_by_id_for
@@ -291,8 +292,11 @@ def failure_runs_of(baseline: SimulationRun) -> list[SimulationRun]:
 
 def latest_runs(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, SimulationRun]:
     """The newest baseline (no failure) run per version, in one query that loads only those
-    rows (a version can have hundreds of runs, each with its full result)."""
-    return jobs.newest_per_version(SimulationRun, version_ids, "baseline")
+    rows (a version can have hundreds of runs), each as a summary (``run_summary_options``:
+    status, times and the result's metrics, not its documents)."""
+    return jobs.newest_per_version(
+        SimulationRun, version_ids, "baseline", options=run_summary_options()
+    )
 
 
 def verdict(result: dict | None, slos: dict) -> dict:

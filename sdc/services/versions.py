@@ -35,6 +35,7 @@ from sdc.core.simulation import validate_design, validate_traffic
 from sdc.extensions import commit_keeping_loaded, db
 from sdc.models import Comment, Project, SimulationRun, User, Version, VersionHistory, utcnow
 from sdc.models.history import REDO, UNDO
+from sdc.models.run import run_summary_options
 from sdc.services import Conflict, NotFound, ServiceError, audit, policy
 from sdc.services.policy import visible_to_user_id
 
@@ -89,9 +90,10 @@ def _version_stmt(*, by_project: bool = True, latest_run: bool = False, lock: bo
         .options(contains_eager(Version.project).joinedload(Project.scenario))
     )
     if latest_run:
+        # The run as its button shows it (status and verdict), not its documents.
         stmt = stmt.outerjoin(
             SimulationRun, SimulationRun.id == SimulationRun.newest_baseline_id(Version.id)
-        )
+        ).options(*run_summary_options())
     if lock:
         stmt = stmt.with_for_update(of=Version)
     return stmt

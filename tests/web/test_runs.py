@@ -538,6 +538,40 @@ def test_project_page_shows_latest_run_and_verdict_in_one_query(app, logged_in, 
     assert page.count("Not simulated yet.") == 2
 
 
+# The whole result column in a select list (the metrics alone read it inside JSON_EXTRACT( on
+# SQLite and as ``result -> 'metrics'`` on PostgreSQL).
+WHOLE_RESULT = re.compile(r"(?<!JSON_EXTRACT\()simulation_runs\.result\b(?!\s*->)")
+
+
+@pytest.mark.parametrize("p95_ms, shown", [(10_000_000.0, "missed"), (0.001, "met")])
+def test_run_button_and_project_page_judge_a_run_by_its_metrics_not_its_documents(
+    app, logged_in, version, p95_ms, shown
+):
+    """The workspace's run button and the project page show a completed run's verdict; they
+    read its metrics, not its result (a DES result is ~30 KB of JSON, its series most of it)
+    nor its input snapshot. The results page still reads the whole result."""
+    run_url = start(logged_in, version, engine="analytic")
+    series = {"t": list(range(2000)), "p95_ms": [p95_ms] * 2000}  # bulk no summary reads
+    metrics = {"p95_ms": p95_ms, "p99_ms": p95_ms, "throughput_rps": 1.0}
+    set_status(app, run_url, status="completed", result={"metrics": metrics, "series": series})
+    pages = {
+        "workspace": (workspace_url(version), 'id="run-control"'),
+        "project": (f"/projects/{version['project_id']}", 'id="version-run-1"'),
+    }
+    for name, (url, region) in pages.items():
+        with count_queries(app) as q:
+            body = logged_in.get(url).get_data(as_text=True)
+        part = body.split(region, 1)[1][:4000]
+        assert f"verdict-{shown}" in part, (name, part[:1500])
+        reads = [s for s in q if "simulation_runs" in s]
+        assert reads and not [s for s in reads if WHOLE_RESULT.search(s)], (name, reads)
+        assert not [s for s in reads if "input_snapshot" in s], (name, reads)
+    with count_queries(app) as q:
+        results = logged_in.get(run_url).get_data(as_text=True)
+    assert f'class="verdict verdict-{shown}"' in results
+    assert [s for s in q if WHOLE_RESULT.search(s)], q
+
+
 # --- charts ------------------------------------------------------------------------------------
 
 

@@ -35,9 +35,13 @@ def latest_runs_for(version_ids):
 
 
 def verdict_of(run, slos):
+    """The verdict of a completed run (None for any other), from its result's metrics alone
+    when the run was loaded as a summary (``run_summary_options``), else from its result."""
     if run is None or run.status != "completed":
         return None
-    return run_service.verdict(run.result, slos or {})
+    metrics = run.result_metrics
+    result = {"metrics": metrics} if metrics is not None else run.result
+    return run_service.verdict(result, slos or {})
 
 
 def init_app(app: Flask) -> None:
