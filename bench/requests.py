@@ -310,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         state["n"] += 1
         assert resp.status_code == 201, (resp.status_code, resp.get_data(as_text=True)[:300])
+        state["run_id"] = resp.get_json()["id"]
+
+    def status():
+        # The htmx poll an open workspace sends every second while its run is queued (no
+        # consumer runs here, so the run the enqueue page started last stays queued).
+        if "run_id" not in state:
+            enqueue()
+        ok(client.get(f"/runs/{state['run_id']}/status?place=control", headers=write_headers))
 
     hello = _hello().test_client()
     pages = {
@@ -321,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         "workspace": lambda: ok(client.get(base, headers=headers)),
         "autosave": autosave,
         "enqueue": enqueue,
+        "status": status,
     }
     for fn in pages.values():  # warm up: templates compiled, caches filled
         for _ in range(20):

@@ -192,6 +192,39 @@ def test_status_widget_polls_only_while_pending_or_running(
     assert logged_in.get(status_url).status_code == 303
 
 
+# What the status poll must not parse: the design, the scenario's documents, the run's input.
+POLL_SKIPS = ("versions.design", "scenarios.requirements", "scenarios.traffic", "input_snapshot")
+
+
+def test_the_status_poll_reads_the_run_s_state_not_its_documents(
+    app, hx, logged_in, user, version, monkeypatch
+):
+    """An open workspace polls its run every second. Each poll reads the run's state and, once
+    it completed, the verdict from its metrics: one statement, which selects neither the design,
+    the scenario's documents, the run's input snapshot nor its whole result."""
+    hold_runs(monkeypatch)
+    run_url = RUN_URL.search(hx.post(create_url(version)).get_data(as_text=True)).group(0)
+    status_url = run_url + "/status?place=control"
+    metrics = {"p95_ms": 10_000_000.0, "p99_ms": 10_000_000.0, "throughput_rps": 1.0}
+    result = {"metrics": metrics, "series": {"t": list(range(2000))}}
+    api = {"Accept": "application/json"}
+    for state in ({"status": "running", "progress": 0.25}, {"status": "completed"}):
+        if state["status"] == "completed":
+            set_status(app, run_url, status="completed", result=result, progress=1.0)
+        else:
+            set_status(app, run_url, **state)
+        with count_queries(app) as q:
+            body = hx.get(status_url).get_data(as_text=True)
+            data = logged_in.get(run_url + "/status", headers=api).get_json()
+        polls = [s for s in q if "users.password_hash" not in s]  # each poll loads its user
+        assert len(polls) == 2, polls  # one statement per poll
+        assert not [s for s in polls if WHOLE_RESULT.search(s)], polls
+        assert not [s for s in polls for skip in POLL_SKIPS if skip in s], polls
+        assert data["status"] == state["status"] and "result" not in data
+    assert "verdict-missed" in body and "Simulation completed" in body
+    assert "hx-trigger" not in body  # done: the poll stops
+
+
 def test_queue_down_says_run_will_start_later(hx, version, monkeypatch):
     def queue_down(run_id):
         raise ConnectionError("Connection refused")

@@ -140,11 +140,9 @@ def _refused(exc, version, back: str):
 @bp.get("/runs/<uuid:run_id>/status")
 @login_required
 def status(run_id: uuid.UUID):
-    run = run_service.get_run_for(current_user, run_id)
+    run = run_service.get_run_status_for(current_user, run_id)
     if json_client():
-        data = run_service.describe(run)
-        data.pop("result", None)
-        return jsonify(data)
+        return jsonify(run_service.describe(run, with_result=False))
     if not is_partial():
         return redirect(run_url(run), code=303)
     place = request.args.get("place", "control")
