@@ -210,3 +210,15 @@ class GradeReport(db.Model):
     def _summarise(self, _key, report):
         self.category_scores = category_scores(report)
         return report
+
+
+@functools.cache
+def grade_summary_options() -> tuple:
+    """Loader options for grades shown by their status and score (the project page's versions,
+    the grade status poll): the input snapshot, the report (~28 KB of JSON) and the AI summary
+    stay in the database. Reading one still works (one more query). Built once."""
+    return (
+        defer(GradeReport.input_snapshot),
+        defer(GradeReport.report),
+        defer(GradeReport.ai_summary),
+    )

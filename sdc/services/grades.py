@@ -19,7 +19,7 @@ from sdc.core.grading import RUBRIC_VERSION, FixError, apply_fix, grade
 from sdc.core.simulation import InvalidDesign, validate_design
 from sdc.extensions import db
 from sdc.models import GradeReport, Project, User, Version, utcnow
-from sdc.models.run import category_scores
+from sdc.models.run import category_scores, grade_summary_options
 from sdc.services import NotFound, ServiceError, ai_feedback, jobs, policy
 from sdc.services.projects import new_version_from, visible_to
 from sdc.services.versions import version_by_id_for
@@ -168,10 +168,20 @@ def get_grade_for(user: User, grade_id: uuid.UUID) -> GradeReport:
     return row
 
 
+def get_grade_status_for(user: User, grade_id: uuid.UUID) -> GradeReport:
+    """``get_grade_for`` for the status widget's poll (``jobs.job_status_for``): the grade as a
+    summary (``grade_summary_options``). NotFound for anyone who may not see it."""
+    row = jobs.job_status_for(GradeReport, user, grade_id, grade_summary_options())
+    if row is None:
+        raise NotFound("No such grade.")
+    return row
+
+
 def latest_grades(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, GradeReport]:
     """The newest grade per version, in one query that loads only those rows (a version can
-    have hundreds of grades, each with its whole report)."""
-    return jobs.newest_per_version(GradeReport, version_ids)
+    have hundreds of grades), each as a summary (``grade_summary_options``: status and score,
+    not the report)."""
+    return jobs.newest_per_version(GradeReport, version_ids, options=grade_summary_options())
 
 
 def create_fix_version(user: User, grade_id: uuid.UUID, action_id: str) -> Version:

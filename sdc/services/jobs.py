@@ -19,9 +19,10 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy.orm import contains_eager
 
 from sdc.extensions import db
-from sdc.models import Version, utcnow
+from sdc.models import Project, Scenario, Version, utcnow
 from sdc.models.run import ACTIVE_SQL, ACTIVE_STATES, newest_job_id
 from sdc.services import policy, telemetry
 
@@ -76,6 +77,40 @@ def _newest_per_version_stmt(model, which: str, options: tuple):
         Version.id.in_(bindparam("version_ids", expanding=True))
     )
     return select(model).where(model.id.in_(newest)).options(*options)
+
+
+def job_status_for(model, user, job_id, options: tuple, slos: bool = False):
+    """The ``model`` job ``job_id`` as its status widget polls it (every second while the job
+    is queued or running), or None if ``user`` may not see it: loaded with ``options`` (the
+    model's summary: its documents left in the database), its version and project by their
+    ids and, with ``slos``, its scenario's SLOs (a run's verdict reads them), in one statement.
+    Loading the job as its page does parsed the design, the scenario's documents and the job's
+    input, and once it finished its whole result or report, on every poll. Anything else it
+    reads loads on first use (one more query)."""
+    return db.session.scalar(
+        _job_status_stmt(model, options, slos),
+        {"job_id": job_id, "user_id": policy.user_id_of(user)},
+    )
+
+
+@functools.cache
+def _job_status_stmt(model, options: tuple, slos: bool):
+    version = contains_eager(model.version)
+    project = version.contains_eager(Version.project)
+    loads = [
+        *options,
+        version.load_only(Version.id, Version.project_id, Version.number),
+        project.load_only(Project.id, Project.owner_id, Project.scenario_id, Project.title),
+    ]
+    if slos:
+        loads.append(project.joinedload(Project.scenario).load_only(Scenario.id, Scenario.slos))
+    return (
+        select(model)
+        .join(Version, Version.id == model.version_id)
+        .join(Project, Project.id == Version.project_id)
+        .where(model.id == bindparam("job_id"), policy.visible_to_user_id(bindparam("user_id")))
+        .options(*loads)
+    )
 
 
 def admit(model, user, version_id, input_hash: str, noun: str):

@@ -7,12 +7,11 @@ default: the simulator uses common random numbers, so two runs differ only by wh
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from sdc.core.simulation import (
     DEFAULT_SLO_MS,
@@ -23,10 +22,9 @@ from sdc.core.simulation import (
     validate_failure,
 )
 from sdc.extensions import commit_keeping_loaded, db
-from sdc.models import Project, Scenario, SimulationRun, User, Version, utcnow
+from sdc.models import Project, SimulationRun, User, Version, utcnow
 from sdc.models.run import run_summary_options
 from sdc.services import NotFound, ServiceError, jobs, policy
-from sdc.services.policy import visible_to_user_id
 from sdc.services.projects import visible_to
 from sdc.services.versions import version_by_id_for
 
@@ -283,37 +281,13 @@ def get_run_for(user: User, run_id: uuid.UUID) -> SimulationRun:
 
 
 def get_run_status_for(user: User, run_id: uuid.UUID) -> SimulationRun:
-    """``get_run_for`` for the status poll, which an open workspace or results page sends every
-    second while a run is queued or running: the run as a summary (``run_summary_options``), its
-    version and project by their ids, and its scenario's SLOs, the only document a verdict
-    reads. ``get_run_for`` parsed the design, the input snapshot, the scenario's documents and,
-    once the run completed, its whole result, on every poll. Reading anything else works, one
-    query later. NotFound for anyone who may not see the run."""
-    run = db.session.scalar(
-        _run_status_stmt(), {"run_id": run_id, "user_id": policy.user_id_of(user)}
-    )
+    """``get_run_for`` for the status poll (``jobs.job_status_for``): the run as a summary
+    (``run_summary_options``) with its scenario's SLOs for the verdict. NotFound for anyone who
+    may not see the run."""
+    run = jobs.job_status_for(SimulationRun, user, run_id, run_summary_options(), slos=True)
     if run is None:
         raise NotFound("No such run.")
     return run
-
-
-@functools.cache
-def _run_status_stmt():
-    """Built once; parameters ``:run_id`` and ``:user_id`` (see ``get_run_status_for``)."""
-    version = contains_eager(SimulationRun.version)
-    project = version.contains_eager(Version.project)
-    return (
-        select(SimulationRun)
-        .join(Version, Version.id == SimulationRun.version_id)
-        .join(Project, Project.id == Version.project_id)
-        .where(SimulationRun.id == bindparam("run_id"), visible_to_user_id(bindparam("user_id")))
-        .options(
-            *run_summary_options(),
-            version.load_only(Version.id, Version.project_id, Version.number),
-            project.load_only(Project.id, Project.owner_id, Project.scenario_id, Project.title),
-            project.joinedload(Project.scenario).load_only(Scenario.id, Scenario.slos),
-        )
-    )
 
 
 def failure_runs_of(baseline: SimulationRun) -> list[SimulationRun]:

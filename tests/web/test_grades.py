@@ -60,6 +60,37 @@ def test_pending_widget_polls(app, hx, monkeypatch):
     assert 'hx-trigger="every 1s"' in body and "queued" in body
 
 
+def test_the_status_poll_and_project_page_read_a_grade_s_state_not_its_report(
+    app, logged_in, hx, monkeypatch
+):
+    """The grade widget polls every second while grading; the project page lists each
+    version's newest grade. Both show the status and score, so neither selects the report
+    (~28 KB of JSON), the AI summary, the input snapshot or the design; a JSON client polling
+    the status still gets the whole grade, its report included."""
+    from tests.web._versions import count_queries
+
+    pid, vid = _version(app)
+    body = hx.post(_grade_url(pid, vid)).get_data(as_text=True)  # completes at once here
+    grade_id = re.search(r"/grades/([0-9a-f-]{36})", body).group(1)
+    with app.app_context():
+        score = db.session.get(GradeReport, uuid.UUID(grade_id)).overall_score
+    heavy = ("grade_reports.report", "ai_summary", "input_snapshot", "versions.design")
+    pages = {
+        "poll": (hx, f"/grades/{grade_id}/status"),
+        "project": (logged_in, f"/projects/{pid}"),
+    }
+    for name, (client, url) in pages.items():
+        with count_queries(app) as q:
+            body = client.get(url).get_data(as_text=True)
+        assert f"{round(score, 1)}/100" in body, name
+        reads = [s for s in q if "grade_reports" in s]
+        assert reads and not [s for s in reads for h in heavy if h in s], (name, reads)
+    data = logged_in.get(
+        f"/grades/{grade_id}/status", headers={"Accept": "application/json"}
+    ).get_json()
+    assert data["status"] == "completed" and data["report"]["rubric_version"]
+
+
 def test_json_and_bearer_token(app, client, user):
     pid, vid = _version(app)
     with app.app_context():

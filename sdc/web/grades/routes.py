@@ -80,7 +80,10 @@ def show(grade_id: uuid.UUID):
 @bp.get("/grades/<uuid:grade_id>/status")
 @login_required
 def status(grade_id: uuid.UUID):
-    return _status_response(grades.get_grade_for(current_user, grade_id))
+    # The htmx widget polls this every second while grading and shows the state only; a JSON
+    # client gets the whole grade (the report once done), as it always has.
+    load = grades.get_grade_for if wants_json() else grades.get_grade_status_for
+    return _status_response(load(current_user, grade_id))
 
 
 @bp.post("/grades/<uuid:grade_id>/regrade")
