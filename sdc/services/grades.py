@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from sdc.core.grading import RUBRIC_VERSION, FixError, apply_fix, grade
 from sdc.core.simulation import InvalidDesign, validate_design
-from sdc.extensions import db
+from sdc.extensions import commit_keeping_loaded, db
 from sdc.models import GradeReport, Project, User, Version, utcnow
 from sdc.models.run import category_scores, grade_summary_options
 from sdc.services import NotFound, ServiceError, ai_feedback, jobs, policy
@@ -89,9 +89,13 @@ def start_grade(user: User, version_id: uuid.UUID) -> tuple[GradeReport, bool]:
         enqueued_at=utcnow(),
     )
     db.session.add(report)
-    db.session.commit()
-    jobs.enqueue(GradeReport, grade_id, _send, stamped=True)
-    return report, True  # expired by the commits: attributes reload (with the job's progress)
+    # As a run's start (``runs.start_run``): the answer describes the grade as inserted, and
+    # reads it again only where its job state moved on within this request (queue down, or
+    # the job ran inline).
+    commit_keeping_loaded()
+    if not jobs.enqueue(GradeReport, grade_id, _send, stamped=True) or jobs.queue_runs_inline():
+        db.session.expire(report)
+    return report, True
 
 
 def execute_grade(grade_id: uuid.UUID) -> str:

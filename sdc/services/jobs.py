@@ -225,6 +225,14 @@ def enqueue(model, job_id, send: Callable[[str], object], *, stamped: bool = Fal
     return True
 
 
+def queue_runs_inline() -> bool:
+    """Whether the queue runs a job inside ``send`` (Huey's immediate mode, which the tests
+    use): the job's row has then moved on by the time ``enqueue`` returns."""
+    from tasks import huey
+
+    return bool(huey.immediate)
+
+
 def claim(model, job_id) -> int | None:
     """Mark the job running for one more attempt; returns that attempt number, or None when the
     job is finished or missing (a duplicate message then does nothing)."""

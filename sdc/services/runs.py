@@ -196,13 +196,15 @@ def start_run(
         enqueued_at=utcnow(),
     )
     db.session.add(run)
-    # The signed-in user stays loaded (the audit row names them); the run's job state reloads
-    # on its next read, with the job's progress if a consumer (or the immediate test queue) got
-    # to it. Only that state: its input (the design snapshot) is as inserted, not worth a
-    # second trip through JSON.
+    # The signed-in user stays loaded (the audit row names them), and so does the run: the
+    # answer describes it as inserted, pending and queued, without reading it back. Its job
+    # state reloads on its next read only where that state has moved on within this request:
+    # the queue was down (``enqueue`` cleared ``enqueued_at``) or ran the job inline (Huey's
+    # immediate mode, the tests). A consumer that claims it a moment later shows on the next
+    # poll, as it would a moment after any answer.
     commit_keeping_loaded()
-    db.session.expire(run, SimulationRun.JOB_STATE)
-    jobs.enqueue(SimulationRun, run_id, _send, stamped=True)
+    if not jobs.enqueue(SimulationRun, run_id, _send, stamped=True) or jobs.queue_runs_inline():
+        db.session.expire(run, SimulationRun.JOB_STATE)
     return run, True
 
 

@@ -91,6 +91,29 @@ def test_the_status_poll_and_project_page_read_a_grade_s_state_not_its_report(
     assert data["status"] == "completed" and data["report"]["rubric_version"]
 
 
+def test_a_started_grade_is_answered_as_inserted_without_reading_it_back(
+    app, client, user, monkeypatch
+):
+    """With a real queue (not inline) the answer describes the grade just inserted, pending and
+    queued, and reads nothing back (the whole row, its snapshot included, used to reload)."""
+    import tasks
+    from sdc.services import grades
+    from tests.web._versions import count_queries
+
+    monkeypatch.setattr(tasks.huey, "immediate", False)
+    monkeypatch.setattr(grades, "_send", lambda grade_id: None)
+    pid, vid = _version(app)
+    with app.app_context():
+        token = factories.make_token(db.session.get(User, user.id))
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    with count_queries(app) as q:
+        resp = client.post(_grade_url(pid, vid), headers=headers)
+    data = resp.get_json()
+    assert resp.status_code == 202 and data["status"] == "pending" and data["queued"] is True
+    inserted = next(i for i, s in enumerate(q) if s.startswith("INSERT INTO grade_reports"))
+    assert not [s for s in q[inserted + 1 :] if "FROM grade_reports" in s], q[inserted:]
+
+
 def test_json_and_bearer_token(app, client, user):
     pid, vid = _version(app)
     with app.app_context():

@@ -235,6 +235,36 @@ def test_queue_down_says_run_will_start_later(hx, version, monkeypatch):
     assert 'hx-trigger="every 1s"' in body
 
 
+def test_a_started_run_is_answered_as_inserted_without_reading_it_back(
+    app, client, user, version, monkeypatch
+):
+    """With a real queue (not inline) the answer to starting a run describes the row just
+    inserted, pending and queued: no statement reads the run back after the INSERT. When the
+    queue is down the answer reads the row again and says it is not queued yet."""
+    import tasks
+
+    monkeypatch.setattr(tasks.huey, "immediate", False)
+    monkeypatch.setattr(run_service, "_send", lambda run_id: None)  # accepted, nobody runs it
+    with app.app_context():
+        token = factories.make_token(db.session.get(User, user.id))
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    with count_queries(app) as q:
+        resp = client.post(create_url(version), json={"engine": "analytic"}, headers=headers)
+    assert resp.status_code == 201, resp.get_data(as_text=True)[:300]
+    data = resp.get_json()
+    assert data["status"] == "pending" and data["queued"] is True and data["attempts"] == 0
+    assert data["id"] in resp.headers["Location"] and data["created_at"]
+    inserted = next(i for i, s in enumerate(q) if s.startswith("INSERT INTO simulation_runs"))
+    assert not [s for s in q[inserted + 1 :] if "FROM simulation_runs" in s], q[inserted:]
+
+    def queue_down(run_id):
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(run_service, "_send", queue_down)
+    resp = client.post(create_url(version), json={"engine": "analytic", "seed": 2}, headers=headers)
+    assert resp.status_code == 201 and resp.get_json()["queued"] is False
+
+
 def test_redis_refusing_connections_leaves_the_run_queued_and_pages_working(
     app, hx, logged_in, version, monkeypatch, tmp_path
 ):
