@@ -72,8 +72,15 @@ def _sqlite_begin(conn):
 #   commits or rolls back as before. Outside requests (workers, CLI) nothing changes.
 # * BEGIN and COMMIT around one self-contained INSERT (an audit or job-telemetry row):
 #   ``single_statement`` runs it in autocommit, where a statement is its own transaction.
+# * BEGIN and COMMIT around a write that is a request's whole transaction (a new run or grade:
+#   ``insert_own_transaction``): a statement carrying the ``OWN_TRANSACTION`` execution option
+#   runs in autocommit too when the request's connection has no transaction open, on the
+#   request's own connection; if one is open (an earlier write) it joins it as before. On
+#   SQLite nothing changes: the write joins the request's BEGIN IMMEDIATE transaction.
 
 PING_AFTER_IDLE_S = 2.0
+# The execution option that lets a write run as its own transaction (see above).
+OWN_TRANSACTION = "sdc_own_transaction"
 # A read that takes row locks needs its transaction: the locks last until it ends.
 _LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 
@@ -115,7 +122,7 @@ def _reads_without_transaction(conn, cursor, statement, parameters, context, exe
 
     plain_read = statement.lstrip()[:6].upper() == "SELECT" and not _LOCKING.search(statement)
     if dbapi_connection.autocommit:
-        if not plain_read:
+        if not plain_read and not context.execution_options.get(OWN_TRANSACTION):
             dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
     elif (
         plain_read

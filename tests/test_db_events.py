@@ -98,6 +98,29 @@ def test_single_statement_commits_alone(app, probe):
     assert _notes(probe) == ["one", "kept"]
 
 
+def test_a_write_marked_own_transaction_commits_alone_only_when_none_is_open(app, probe):
+    """``OWN_TRANSACTION`` (a new run or grade after the reads that admitted it): with no
+    transaction open the write is its own, on the request's connection, visible at once and
+    kept by a rollback; after an earlier write it joins that write's transaction, so the two
+    still commit or roll back together."""
+    own = {db_events.OWN_TRANSACTION: True}
+    with app.test_request_context("/projects/x", method="POST"):
+        db.session.scalar(text(f"SELECT note FROM {PROBE} WHERE id = 1"))
+        db.session.execute(
+            text(f"INSERT INTO {PROBE} VALUES (2, 'alone')").execution_options(**own)
+        )
+        assert _state(probe, _backend()) == "idle" and _notes(probe) == ["one", "alone"]
+        db.session.rollback()
+        assert _notes(probe) == ["one", "alone"]
+        db.session.execute(text(f"UPDATE {PROBE} SET note = 'first' WHERE id = 1"))
+        db.session.execute(
+            text(f"INSERT INTO {PROBE} VALUES (3, 'joined')").execution_options(**own)
+        )
+        assert _state(probe, _backend()) == "idle in transaction"
+        db.session.rollback()
+    assert _notes(probe) == ["one", "alone"]
+
+
 def test_the_pool_pings_only_connections_that_idled(app, probe, monkeypatch):
     pings = []
     with app.app_context():

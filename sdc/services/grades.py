@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from sdc.core.grading import RUBRIC_VERSION, FixError, apply_fix, grade
 from sdc.core.simulation import InvalidDesign, validate_design
-from sdc.extensions import commit_keeping_loaded, db
+from sdc.extensions import db
 from sdc.models import GradeReport, Project, User, Version, utcnow
 from sdc.models.run import category_scores, grade_summary_options
 from sdc.services import NotFound, ServiceError, ai_feedback, jobs, policy
@@ -77,22 +77,36 @@ def start_grade(user: User, version_id: uuid.UUID) -> tuple[GradeReport, bool]:
     in_flight = jobs.admit(GradeReport, user, version.id, input_hash, "grades")
     if in_flight is not None:
         return in_flight, False
-    grade_id = uuid.uuid4()
-    report = GradeReport(
-        id=grade_id,
-        version_id=version.id,
-        user_id=user.id,
-        status="pending",
-        rubric_version=RUBRIC_VERSION,
-        input_snapshot=snapshot,
-        input_hash=input_hash,
-        enqueued_at=utcnow(),
+    grade_id, now = uuid.uuid4(), utcnow()
+    report = jobs.insert_new(
+        GradeReport,
+        {
+            "id": grade_id,
+            "version_id": version.id,
+            "user_id": user.id,
+            "status": "pending",
+            "rubric_version": RUBRIC_VERSION,
+            "input_snapshot": snapshot,
+            "input_hash": input_hash,
+            "overall_score": None,
+            "report": None,
+            "ai_summary": None,
+            "category_scores": None,
+            "ai_provider": None,
+            "ai_model": None,
+            "error": None,
+            "progress": 0.0,
+            "attempts": 0,
+            "enqueued_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    db.session.add(report)
     # As a run's start (``runs.start_run``): the answer describes the grade as inserted, and
     # reads it again only where its job state moved on within this request (queue down, or
     # the job ran inline).
-    commit_keeping_loaded()
     if not jobs.enqueue(GradeReport, grade_id, _send, stamped=True) or jobs.queue_runs_inline():
         db.session.expire(report)
     return report, True

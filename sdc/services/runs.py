@@ -21,7 +21,7 @@ from sdc.core.simulation import (
     validate_design,
     validate_failure,
 )
-from sdc.extensions import commit_keeping_loaded, db
+from sdc.extensions import db
 from sdc.models import Project, SimulationRun, User, Version, utcnow
 from sdc.models.run import run_summary_options
 from sdc.services import NotFound, ServiceError, jobs, policy
@@ -180,29 +180,38 @@ def start_run(
     if in_flight is not None:
         return in_flight, False
 
-    run_id = uuid.uuid4()
-    run = SimulationRun(
-        id=run_id,
-        version_id=version.id,
-        user_id=user.id,
-        baseline_run_id=baseline.id if baseline else None,
-        status="pending",
-        engine=engine,
-        engine_version=ENGINE_VERSION,
-        seed=seed,
-        input_snapshot=snapshot,
-        input_hash=input_hash,
-        failures=failures,
-        enqueued_at=utcnow(),
+    run_id, now = uuid.uuid4(), utcnow()
+    run = jobs.insert_new(
+        SimulationRun,
+        {
+            "id": run_id,
+            "version_id": version.id,
+            "user_id": user.id,
+            "baseline_run_id": baseline.id if baseline else None,
+            "status": "pending",
+            "engine": engine,
+            "engine_version": ENGINE_VERSION,
+            "seed": seed,
+            "input_snapshot": snapshot,
+            "input_hash": input_hash,
+            "failures": failures,
+            "result": None,
+            "error": None,
+            "progress": 0.0,
+            "attempts": 0,
+            "enqueued_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    db.session.add(run)
     # The signed-in user stays loaded (the audit row names them), and so does the run: the
     # answer describes it as inserted, pending and queued, without reading it back. Its job
     # state reloads on its next read only where that state has moved on within this request:
     # the queue was down (``enqueue`` cleared ``enqueued_at``) or ran the job inline (Huey's
     # immediate mode, the tests). A consumer that claims it a moment later shows on the next
     # poll, as it would a moment after any answer.
-    commit_keeping_loaded()
     if not jobs.enqueue(SimulationRun, run_id, _send, stamped=True) or jobs.queue_runs_inline():
         db.session.expire(run, SimulationRun.JOB_STATE)
     return run, True

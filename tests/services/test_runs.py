@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 import tasks
 from sdc.extensions import db
 from sdc.models import SimulationRun, User, utcnow
+from sdc.models.base import as_utc
 from sdc.services import NotFound, RateLimited, jobs, runs
 from sdc.services.projects import start_project
 from tests import factories
@@ -76,6 +77,36 @@ def test_run_completes_with_snapshot_and_manifest(app, owner):
     db.session.commit()
     db.session.refresh(run)
     assert run.input_snapshot["design"]["components"][2]["replicas"] == 3
+
+
+def test_a_new_run_object_holds_what_its_row_holds(app, owner, monkeypatch):
+    """The run ``start_run`` returns was never read back (``jobs.insert_new``): each of its
+    attributes equals the stored row's, and a row written without some column is refused
+    (the object could not know what the database filled in)."""
+    monkeypatch.setattr(tasks.huey, "immediate", False)
+    monkeypatch.setattr(runs, "_send", lambda run_id: None)
+    version = make_version(owner)
+    run, created = runs.start_run(owner, version.id, engine="analytic", seed=5)
+    columns = SimulationRun.__table__.columns.keys()
+
+    def values(r):  # SQLite hands datetimes back naive; they were stored as UTC (``as_utc``)
+        return {
+            c: as_utc(v) if isinstance(v, datetime) else v for c in columns for v in [getattr(r, c)]
+        }
+
+    held = values(run)
+    db.session.expire_all()
+    assert created and held == values(db.session.get(SimulationRun, run.id))
+    with pytest.raises(ValueError, match="no value for"):
+        jobs.insert_new(SimulationRun, {"id": run.id, "status": "pending"})
+    with pytest.raises(ValueError, match="None for defaulted"):
+        jobs.insert_new(SimulationRun, {c: None for c in columns})
+    # The documents it has not got yet are SQL NULL, not JSON null.
+    nulls = db.session.execute(
+        text("SELECT result IS NULL, error IS NULL FROM simulation_runs WHERE id = :id"),
+        {"id": run.id if db.engine.dialect.name == "postgresql" else run.id.hex},
+    ).one()
+    assert tuple(nulls) == (True, True)
 
 
 def test_des_run_completes(app, owner):
