@@ -73,7 +73,7 @@ def _sqlite_begin(conn):
 # * BEGIN and COMMIT around one self-contained INSERT (an audit or job-telemetry row):
 #   ``single_statement`` runs it in autocommit, where a statement is its own transaction.
 # * BEGIN and COMMIT around a write that is a request's whole transaction (a new run or grade:
-#   ``insert_own_transaction``): a statement carrying the ``OWN_TRANSACTION`` execution option
+#   ``sdc.services.jobs.insert_new``): a statement carrying the ``OWN_TRANSACTION`` option
 #   runs in autocommit too when the request's connection has no transaction open, on the
 #   request's own connection; if one is open (an earlier write) it joins it as before. On
 #   SQLite nothing changes: the write joins the request's BEGIN IMMEDIATE transaction.

@@ -249,7 +249,7 @@ def insert_new(model, values: dict):
     # The table, not the entity: an ORM-enabled insert goes through the bulk persistence
     # machinery, which this one row does not need.
     db.session.execute(insert(table).execution_options(**{OWN_TRANSACTION: True}), row)
-    commit_keeping_loaded()  # on PostgreSQL there is nothing left to commit: nothing is sent
+    commit_keeping_loaded()  # sends nothing on PostgreSQL when the INSERT was its own
     job = model(**values)
     make_transient_to_detached(job)  # as if just loaded: persistent once added, no INSERT
     db.session.add(job)
