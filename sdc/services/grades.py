@@ -77,14 +77,14 @@ def start_grade(user: User, version_id: uuid.UUID) -> tuple[GradeReport, bool]:
     in_flight = jobs.admit(GradeReport, user, version.id, input_hash, "grades")
     if in_flight is not None:
         return in_flight, False
-    grade_id, now = uuid.uuid4(), utcnow()
+    grade_id = uuid.uuid4()
     report = jobs.insert_new(
         GradeReport,
         {
+            **jobs.new_job_state(utcnow()),
             "id": grade_id,
             "version_id": version.id,
             "user_id": user.id,
-            "status": "pending",
             "rubric_version": RUBRIC_VERSION,
             "input_snapshot": snapshot,
             "input_hash": input_hash,
@@ -94,14 +94,6 @@ def start_grade(user: User, version_id: uuid.UUID) -> tuple[GradeReport, bool]:
             "category_scores": None,
             "ai_provider": None,
             "ai_model": None,
-            "error": None,
-            "progress": 0.0,
-            "attempts": 0,
-            "enqueued_at": now,
-            "started_at": None,
-            "finished_at": None,
-            "created_at": now,
-            "updated_at": now,
         },
     )
     # As a run's start (``runs.start_run``): the answer describes the grade as inserted, and

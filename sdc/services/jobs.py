@@ -226,6 +226,22 @@ def enqueue(model, job_id, send: Callable[[str], object], *, stamped: bool = Fal
     return True
 
 
+def new_job_state(now) -> dict:
+    """The job columns of a row just started, for ``insert_new``: pending, queued at ``now``
+    (``enqueue`` clears ``enqueued_at`` if the queue turns out to be down), no attempt yet."""
+    return {
+        "status": "pending",
+        "error": None,
+        "progress": 0.0,
+        "attempts": 0,
+        "enqueued_at": now,
+        "started_at": None,
+        "finished_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def insert_new(model, values: dict):
     """Insert a new job row from ``values`` (every column, defaults included) and return it
     as an object of the request's session holding exactly those values: nothing is read back.

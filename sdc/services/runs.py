@@ -180,15 +180,15 @@ def start_run(
     if in_flight is not None:
         return in_flight, False
 
-    run_id, now = uuid.uuid4(), utcnow()
+    run_id = uuid.uuid4()
     run = jobs.insert_new(
         SimulationRun,
         {
+            **jobs.new_job_state(utcnow()),
             "id": run_id,
             "version_id": version.id,
             "user_id": user.id,
             "baseline_run_id": baseline.id if baseline else None,
-            "status": "pending",
             "engine": engine,
             "engine_version": ENGINE_VERSION,
             "seed": seed,
@@ -196,14 +196,6 @@ def start_run(
             "input_hash": input_hash,
             "failures": failures,
             "result": None,
-            "error": None,
-            "progress": 0.0,
-            "attempts": 0,
-            "enqueued_at": now,
-            "started_at": None,
-            "finished_at": None,
-            "created_at": now,
-            "updated_at": now,
         },
     )
     # The signed-in user stays loaded (the audit row names them), and so does the run: the
