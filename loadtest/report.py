@@ -314,8 +314,7 @@ def cpu_lines(results: dict) -> list[str]:
         "`machine` every process on the machine (load generator and server included), and the "
         "last column how busy the machine's CPUs were. While a phase keeps the CPUs busy, a "
         "page's throughput ratio to hello is about hello's machine CPU per request over the "
-        "page's. The `locust` column includes the load generator's start-up (about 1 s of CPU "
-        "per phase).",
+        "page's. The `locust` column includes the load generator's start-up (not measured apart).",
         "",
         "| Phase | Requests | " + " | ".join(t for _, t in CPU_COLUMNS) + " | machine busy % |",
         "|---|---:|" + "---:|" * (len(CPU_COLUMNS) + 1),
