@@ -41,6 +41,8 @@ ENQUEUE_ENGINE = os.environ.get("LOADTEST_ENQUEUE_ENGINE", "analytic")
 POLL_S = 0.25
 POLL_MAX_S = 60.0
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+# The revision a 409's "overwrite" form re-submits with (workspace/_conflict.html).
+CONFLICT_REVISION = re.compile(r'name="revision" value="(\d+)"')
 
 from loadtest.names import (  # noqa: E402
     AUDIT,
@@ -252,11 +254,27 @@ class SdcUser(FastHttpUser):
                 resp.success()
             elif resp.status_code == 409:
                 resp.success()  # intended: someone else saved first; nothing was overwritten
-                self.refresh_revision()
+                self.resume_after_conflict(resp)
             elif resp.status_code == 429:
                 resp.success()
             else:
                 resp.failure(f"{resp.status_code}: {resp.text[:200]}")
+
+    def resume_after_conflict(self, resp) -> None:
+        """Go on from the revision the 409 names, as "Overwrite with my change" does: the JSON
+        error's ``current_revision``, the htmx fragment's overwrite form. Re-reading the whole
+        version for that one number is what a client without it has to do."""
+        try:
+            if self.uses_token:
+                self.revision = int(resp.json()["error"]["current_revision"])
+                return
+            match = CONFLICT_REVISION.search(resp.text or "")
+            if match:
+                self.revision = int(match.group(1))
+                return
+        except Exception:
+            pass
+        self.refresh_revision()
 
     def _new_revision(self, resp) -> int:
         if self.uses_token:

@@ -468,3 +468,45 @@ def test_a_run_that_breaks_exits_3_not_1_which_means_a_missed_budget(monkeypatch
     err = capsys.readouterr().err
     assert "the load test failed: locust phase dashboard did not finish" in err
     assert "Traceback" in err and closed
+
+
+@pytest.mark.skipif(not HAVE_TOOLS, reason="locust, psutil or gunicorn not installed")
+def test_a_conflicted_client_goes_on_from_the_revision_the_409_names(logged_in, tmp_path):
+    """The journeys' writers take the current revision from the app's own 409 answers (the
+    htmx overwrite form, the JSON error) instead of re-reading the version for it."""
+    from tests.conftest import HtmxClient, csrf_token
+    from tests.web._versions import revision_of, start
+
+    url = start(logged_in)
+    current = revision_of(logged_in, url)
+    saved = HtmxClient(logged_in, url).patch(
+        url + "/components/users", data={"revision": current, "label": "A"}
+    )
+    assert saved.status_code == 200
+    stale = {"revision": current, "label": "B"}
+    html = HtmxClient(logged_in, url).patch(url + "/components/users", data=stale)
+    api = logged_in.patch(
+        url + "/components/users",
+        data=stale,
+        headers={"Accept": "application/json", "X-CSRFToken": csrf_token(logged_in, url)},
+    )
+    assert (html.status_code, api.status_code) == (409, 409)
+    (tmp_path / "html").write_text(html.get_data(as_text=True))
+    (tmp_path / "json").write_text(api.get_data(as_text=True))
+    code = (
+        "import json, sys, types\n"
+        "import loadtest.locustfile as lf\n"
+        "d = sys.argv[1]\n"
+        "for uses_token, name in ((False, 'html'), (True, 'json')):\n"
+        "    text = open(f'{d}/{name}').read()\n"
+        "    resp = types.SimpleNamespace(text=text, json=lambda t=text: json.loads(t))\n"
+        "    me = types.SimpleNamespace(uses_token=uses_token, revision=0)\n"
+        "    me.refresh_revision = lambda: sys.exit('re-read the version: ' + name)\n"
+        "    lf.SdcUser.resume_after_conflict(me, resp)\n"
+        "    print(me.revision)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout.decode().split() == [str(current + 1)] * 2
