@@ -34,12 +34,17 @@ from sdc.core.design_ops import EditError
 from sdc.core.simulation import validate_design, validate_traffic
 from sdc.extensions import commit_keeping_loaded, db
 from sdc.models import Comment, Project, SimulationRun, User, Version, VersionHistory, utcnow
+from sdc.models.base import as_utc
 from sdc.models.history import REDO, UNDO
 from sdc.models.run import run_summary_options
 from sdc.services import Conflict, NotFound, ServiceError, audit, policy
 from sdc.services.policy import visible_to_user_id
 
 HISTORY_DEPTH = 50  # undo steps kept per version (the product promises at least 20)
+# A project's ``updated_at`` follows its versions' edits to within this many seconds: an edit
+# moves it only when it is older than that. The dashboard orders and dates projects by it (to
+# the minute); touching it on every autosave cost an UPDATE, a round trip, per keystroke burst.
+PROJECT_TOUCH_S = 60
 
 
 class InvalidEdit(ServiceError):
@@ -262,12 +267,7 @@ def _commit(
         db.session.rollback()
         current = db.session.scalar(select(Version.revision).where(Version.id == version.id))
         raise StaleRevision(current or revision)
-    db.session.execute(
-        update(Project)
-        .where(Project.id == version.project_id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    project_touched = _touch_project(version.project, now)
     if "design" in values:
         _audit_removed_components(version, values["design"], label)
     written = {
@@ -276,12 +276,28 @@ def _commit(
         "updated_at": now,
         "last_editor_id": editor.id if editor is not None else version.last_editor_id,
     }
-    _commit_written(version, written)
+    _commit_written(version, written, project_touched)
     return version
 
 
-def _commit_written(version: Version, written: dict) -> None:
-    """Commit, keeping the loaded objects: ``version`` takes the values just written.
+def _touch_project(project: Project, now) -> bool:
+    """Move ``project.updated_at`` to ``now`` unless it is newer than ``PROJECT_TOUCH_S``;
+    returns whether it moved (committed with the caller's transaction)."""
+    last = as_utc(project.updated_at)
+    if last is not None and (now - last).total_seconds() < PROJECT_TOUCH_S:
+        return False
+    db.session.execute(
+        update(Project)
+        .where(Project.id == project.id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def _commit_written(version: Version, written: dict, project_touched: bool) -> None:
+    """Commit, keeping the loaded objects: ``version`` takes the values just written (and its
+    project the new ``updated_at`` when ``project_touched``).
 
     A plain commit expires everything in the session, so the response's first reads would
     load the version, its project and scenario, and the signed-in user again (three queries
@@ -290,7 +306,8 @@ def _commit_written(version: Version, written: dict) -> None:
     editor_changed = written.get("last_editor_id") != version.last_editor_id
     for key, value in written.items():
         set_committed_value(version, key, value)
-    set_committed_value(version.project, "updated_at", written["updated_at"])
+    if project_touched:
+        set_committed_value(version.project, "updated_at", written["updated_at"])
     if editor_changed:
         db.session.expire(version, ["last_editor"])
     commit_keeping_loaded()

@@ -155,3 +155,37 @@ def test_models_cascade(app, logged_in):
     start(logged_in)
     with app.app_context():
         assert db.session.query(Project).count() == 1
+
+
+def test_an_edit_moves_the_project_at_most_once_a_minute(app, logged_in):
+    """``Project.updated_at`` follows its versions' edits to within ``PROJECT_TOUCH_S``: an
+    autosave moves it only when it is older than that, so most autosaves send no UPDATE of it."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from sdc.models import utcnow
+    from sdc.models.base import as_utc
+    from sdc.services.versions import PROJECT_TOUCH_S
+
+    url = start(logged_in)
+    pid, _vid = ids(url)
+    hx = HtmxClient(logged_in, url)
+
+    def project_changed():
+        with app.app_context():
+            return as_utc(db.session.get(Project, uuid.UUID(pid)).updated_at)
+
+    long_ago = utcnow() - timedelta(seconds=PROJECT_TOUCH_S + 5)
+    with app.app_context():
+        db.session.execute(
+            update(Project).where(Project.id == uuid.UUID(pid)).values(updated_at=long_ago)
+        )
+        db.session.commit()
+    rev = add(hx, url, revision_of(logged_in, url), "cache", "first")
+    first = project_changed()
+    assert first > long_ago and first == as_utc(stored(app, url).updated_at)
+    with count_queries(app) as q:
+        add(hx, url, rev, "queue", "second")
+    assert as_utc(stored(app, url).updated_at) > first and project_changed() == first
+    assert not [s for s in q if s.lstrip().upper().startswith("UPDATE PROJECTS")], q
