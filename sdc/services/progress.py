@@ -94,7 +94,7 @@ def _latest_per_version_stmt():
         newest_job_id(SimulationRun, Version.id, NEWEST["baseline"]),
         literal_column("'run'").label("kind"),
         SimulationRun.status.label("status"),
-        SimulationRun.result["metrics"].label("metrics"),
+        SimulationRun.metrics.label("metrics"),
         cast(null(), Float).label("score"),
     )
     grades = _newest_of_each_version(

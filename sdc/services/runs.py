@@ -23,7 +23,7 @@ from sdc.core.simulation import (
 )
 from sdc.extensions import db
 from sdc.models import Project, SimulationRun, User, Version, utcnow
-from sdc.models.run import run_summary_options
+from sdc.models.run import run_metrics, run_summary_options
 from sdc.services import NotFound, ServiceError, jobs, policy
 from sdc.services.projects import visible_to
 from sdc.services.versions import version_by_id_for
@@ -196,6 +196,7 @@ def start_run(
             "input_hash": input_hash,
             "failures": failures,
             "result": None,
+            "metrics": None,
         },
     )
     # The signed-in user stays loaded (the audit row names them), and so does the run: the
@@ -256,7 +257,14 @@ def execute_run(run_id: uuid.UUID) -> str:
         )
         return "failed"
     jobs.finish(
-        SimulationRun, run_id, attempt, status="completed", result=result, progress=1.0, error=None
+        SimulationRun,
+        run_id,
+        attempt,
+        status="completed",
+        result=result,
+        metrics=run_metrics(result),
+        progress=1.0,
+        error=None,
     )
     return "completed"
 

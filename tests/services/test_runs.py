@@ -79,6 +79,60 @@ def test_run_completes_with_snapshot_and_manifest(app, owner):
     assert run.input_snapshot["design"]["components"][2]["replicas"] == 3
 
 
+def test_a_run_s_metrics_follow_its_result_and_the_migration_fills_old_runs(app, owner):
+    """A finished run stores its result's metrics beside it (the worker, in Core), an ORM write
+    of ``result`` sets them, and migration 0012 fills them for runs stored before it (run here
+    on rows whose column is emptied, as they were)."""
+    import importlib.util
+    from pathlib import Path
+
+    from sdc.models.run import run_metrics
+
+    assert run_metrics({"metrics": {"p95_ms": 1.0}}) == {"p95_ms": 1.0}
+    assert run_metrics(None) is None and run_metrics({"metrics": [1]}) is None
+    version = make_version(owner)
+    done, _created = runs.start_run(owner, version.id, engine="analytic")
+    db.session.refresh(done)
+    assert done.status == "completed" and done.metrics == done.result["metrics"]
+    assert done.metrics["throughput_rps"] > 0
+    written = SimulationRun(
+        version_id=version.id,
+        user_id=owner.id,
+        status="completed",
+        engine="analytic",
+        engine_version="test",
+        seed=2,
+        input_snapshot={},
+        input_hash="y" * 64,
+        result={"metrics": {"p95_ms": 7.0}, "series": {}},
+    )
+    pending = SimulationRun(
+        version_id=version.id,
+        user_id=owner.id,
+        status="pending",
+        engine="analytic",
+        engine_version="test",
+        seed=3,
+        input_snapshot={},
+        input_hash="z" * 64,
+    )
+    db.session.add_all([written, pending])
+    db.session.commit()
+    assert written.metrics == {"p95_ms": 7.0} and pending.metrics is None
+    expected = {done.id: done.result["metrics"], written.id: {"p95_ms": 7.0}, pending.id: None}
+
+    db.session.execute(update(SimulationRun).values(metrics=None))
+    db.session.commit()
+    path = Path(__file__).parents[2] / "migrations/versions/0012_run_metrics.py"
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with db.engine.begin() as conn:
+        assert migration.fill(conn) == 2
+    db.session.expire_all()
+    assert {i: db.session.get(SimulationRun, i).metrics for i in expected} == expected
+
+
 def test_a_new_run_object_holds_what_its_row_holds(app, owner, monkeypatch):
     """The run ``start_run`` returns was never read back (``jobs.insert_new``): each of its
     attributes equals the stored row's, and a row written without some column is refused

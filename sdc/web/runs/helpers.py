@@ -35,12 +35,12 @@ def latest_runs_for(version_ids):
 
 
 def verdict_of(run, slos):
-    """The verdict of a completed run (None for any other), from its result's metrics alone
-    when the run was loaded as a summary (``run_summary_options``), else from its result."""
+    """The verdict of a completed run (None for any other), from its ``metrics`` column (a run
+    loaded as a summary, ``run_summary_options``, never reads its result); from its result only
+    if the column is empty, which a run completed by this code never leaves it."""
     if run is None or run.status != "completed":
         return None
-    metrics = run.result_metrics
-    result = {"metrics": metrics} if metrics is not None else run.result
+    result = {"metrics": run.metrics} if run.metrics is not None else run.result
     return run_service.verdict(result, slos or {})
 
 
