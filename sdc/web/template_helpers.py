@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, request, url_for
+from flask import Flask, has_request_context, request, url_for
 from flask.templating import Environment as FlaskEnvironment
 from flask_wtf.csrf import generate_csrf
 
@@ -97,6 +97,8 @@ def _hash_now(app: Flask, filename: str) -> str | None:
 
 def static_url(filename: str) -> str:
     """``url_for("static", ...)`` plus ``?v=<content hash>``: such URLs are cached for a year."""
+    from flask import current_app
+
     digest = static_hash(current_app, filename)
     # Built once per (mount point, file version): every render asks for the same few assets,
     # and url_for costs more than the lookup. Bounded like the hashes (names come from pages).
@@ -110,42 +112,6 @@ def static_url(filename: str) -> str:
             url = url_for("static", filename=filename, v=digest)
         if len(urls) < 1024:
             urls[key] = url
-    return url
-
-
-URL_MEMO_MAX = 4096
-
-
-def template_url_for(endpoint: str, **values) -> str:
-    """``url_for`` for templates, memoized per process by (mount point, endpoint, arguments).
-
-    Every page builds the same URLs again (the navigation on each one, a version's forms on
-    each workspace render), and each ``url_for`` costs ~10 us of werkzeug's URL builder: a
-    workspace page made 32 such calls. A path-only URL is a function of the app's mount point
-    (``request.script_root``), the endpoint and its arguments alone, while the app registers no
-    ``url_defaults`` (it does not; if one is ever added, nothing is memoized). Calls that depend
-    on more are passed through: a relative endpoint (``.name``, the current blueprint's), any
-    ``_external``/``_scheme``/``_anchor``/``_method`` argument, unhashable values. At most ``URL_MEMO_MAX`` URLs are kept (later ones are built
-    each time), so ids arriving in requests cannot grow it without bound.
-    """
-    if (
-        endpoint.startswith(".")
-        or not has_request_context()
-        or any(k[0] == "_" for k in values)
-        or any(current_app.url_default_functions.values())
-    ):
-        return url_for(endpoint, **values)
-    try:
-        key = (request.script_root, endpoint, *sorted(values.items()))
-        hash(key)
-    except TypeError:
-        return url_for(endpoint, **values)
-    memo = current_app.extensions.setdefault("sdc_url_memo", {})
-    url = memo.get(key)
-    if url is None:
-        url = url_for(endpoint, **values)
-        if len(memo) < URL_MEMO_MAX:
-            memo[key] = url
     return url
 
 
@@ -168,7 +134,6 @@ def init_static_caching(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     init_static_caching(app)
     app.jinja_env.filters.update(percent=percent, number=number, hhmm=hhmm)
-    app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
