@@ -28,12 +28,6 @@ def remember_latest_run(version, run) -> None:
     g.setdefault("_latest_runs", {})[version.id] = run
 
 
-def latest_runs_for(version_ids):
-    """``{version_id: run}`` for many versions in one query (the dashboard)."""
-    ids = [v for v in version_ids if v]
-    return run_service.latest_runs(ids) if ids else {}
-
-
 def verdict_of(run, slos):
     """The verdict of a completed run (None for any other), from its ``metrics`` column (a run
     loaded as a summary, ``run_summary_options``, never reads its result); from its result only
@@ -45,6 +39,4 @@ def verdict_of(run, slos):
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(
-        latest_run_of=latest_run_of, latest_runs_for=latest_runs_for, verdict_of=verdict_of
-    )
+    app.jinja_env.globals.update(latest_run_of=latest_run_of, verdict_of=verdict_of)
