@@ -158,3 +158,24 @@ def make_run(
         run, _ = runs.start_run(user, version.id, engine=engine, seed=seed)
     db.session.refresh(run)
     return run
+
+
+def refill_by_migration(model, column: str, filename: str) -> int:
+    """Empty ``column`` of every ``model`` row, as rows stored before the data migration
+    ``migrations/versions/<filename>`` had it, run that migration's ``fill`` and return what it
+    returns (the rows it filled); the session then reads the rows afresh."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import update
+
+    db.session.execute(update(model).values({column: None}))
+    db.session.commit()
+    path = Path(__file__).resolve().parents[1] / "migrations" / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with db.engine.begin() as conn:
+        filled = migration.fill(conn)
+    db.session.expire_all()
+    return filled

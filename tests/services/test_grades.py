@@ -59,9 +59,6 @@ def test_grade_completes_with_report_and_mock_ai(app, owner):
 def test_category_scores_follow_the_report_and_the_migration_fills_old_grades(app, owner):
     """An ORM write of ``report`` sets ``category_scores``; migration 0011 fills them for grades
     stored before it (run here on rows whose column is emptied, as they were)."""
-    import importlib.util
-
-    from sqlalchemy import update
 
     from sdc.models.run import category_scores
 
@@ -93,15 +90,8 @@ def test_category_scores_follow_the_report_and_the_migration_fills_old_grades(ap
     db.session.commit()
     assert done.category_scores == expected and pending.category_scores is None
 
-    db.session.execute(update(GradeReport).values(category_scores=None))
-    db.session.commit()
-    path = Path(__file__).parents[2] / "migrations/versions/0011_grade_category_scores.py"
-    spec = importlib.util.spec_from_file_location("migration_0011", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    with db.engine.begin() as conn:
-        assert migration.fill(conn) == 1
-    db.session.expire_all()
+    filename = "0011_grade_category_scores.py"
+    assert factories.refill_by_migration(GradeReport, "category_scores", filename) == 1
     assert db.session.get(GradeReport, done.id).category_scores == expected
     assert db.session.get(GradeReport, pending.id).category_scores is None
 

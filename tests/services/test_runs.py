@@ -83,9 +83,6 @@ def test_a_run_s_metrics_follow_its_result_and_the_migration_fills_old_runs(app,
     """A finished run stores its result's metrics beside it (the worker, in Core), an ORM write
     of ``result`` sets them, and migration 0012 fills them for runs stored before it (run here
     on rows whose column is emptied, as they were)."""
-    import importlib.util
-    from pathlib import Path
-
     from sdc.models.run import run_metrics
 
     assert run_metrics({"metrics": {"p95_ms": 1.0}}) == {"p95_ms": 1.0}
@@ -95,41 +92,28 @@ def test_a_run_s_metrics_follow_its_result_and_the_migration_fills_old_runs(app,
     db.session.refresh(done)
     assert done.status == "completed" and done.metrics == done.result["metrics"]
     assert done.metrics["throughput_rps"] > 0
-    written = SimulationRun(
-        version_id=version.id,
-        user_id=owner.id,
-        status="completed",
-        engine="analytic",
-        engine_version="test",
-        seed=2,
-        input_snapshot={},
-        input_hash="y" * 64,
-        result={"metrics": {"p95_ms": 7.0}, "series": {}},
-    )
-    pending = SimulationRun(
-        version_id=version.id,
-        user_id=owner.id,
-        status="pending",
-        engine="analytic",
-        engine_version="test",
-        seed=3,
-        input_snapshot={},
-        input_hash="z" * 64,
-    )
+
+    def row(status: str, seed: int, **values) -> SimulationRun:
+        return SimulationRun(
+            version_id=version.id,
+            user_id=owner.id,
+            status=status,
+            engine="analytic",
+            engine_version="test",
+            seed=seed,
+            input_snapshot={},
+            input_hash=str(seed) * 64,
+            **values,
+        )
+
+    written = row("completed", 2, result={"metrics": {"p95_ms": 7.0}, "series": {}})
+    pending = row("pending", 3)
     db.session.add_all([written, pending])
     db.session.commit()
     assert written.metrics == {"p95_ms": 7.0} and pending.metrics is None
     expected = {done.id: done.result["metrics"], written.id: {"p95_ms": 7.0}, pending.id: None}
 
-    db.session.execute(update(SimulationRun).values(metrics=None))
-    db.session.commit()
-    path = Path(__file__).parents[2] / "migrations/versions/0012_run_metrics.py"
-    spec = importlib.util.spec_from_file_location("migration_0012", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    with db.engine.begin() as conn:
-        assert migration.fill(conn) == 2
-    db.session.expire_all()
+    assert factories.refill_by_migration(SimulationRun, "metrics", "0012_run_metrics.py") == 2
     assert {i: db.session.get(SimulationRun, i).metrics for i in expected} == expected
 
 
