@@ -29,13 +29,12 @@ def remember_latest_run(version, run) -> None:
 
 
 def verdict_of(run, slos):
-    """The verdict of a completed run (None for any other), from its ``metrics`` column (a run
-    loaded as a summary, ``run_summary_options``, never reads its result); from its result only
-    if the column is empty, which a run completed by this code never leaves it."""
+    """The verdict of a completed run (None for any other), from its ``metrics`` column alone:
+    a run loaded as a summary (``run_summary_options``) never reads its result. A run without
+    metrics is judged "unknown", as ``run_service.verdict`` judges a result without them."""
     if run is None or run.status != "completed":
         return None
-    result = {"metrics": run.metrics} if run.metrics is not None else run.result
-    return run_service.verdict(result, slos or {})
+    return run_service.verdict({"metrics": run.metrics} if run.metrics else None, slos or {})
 
 
 def init_app(app: Flask) -> None:
