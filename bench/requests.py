@@ -285,18 +285,25 @@ def main(argv: list[str] | None = None) -> int:
         assert resp.status_code == 200, (resp.status_code, resp.get_data(as_text=True)[:300])
         return resp
 
-    def autosave():
+    def patch(path: str, field: str, value: str):
+        """One htmx autosave of ``field`` (a new value each time), keeping the revision."""
         import json
 
         state["n"] += 1
         resp = ok(
             client.patch(
-                f"{base}/components/{component}",
-                data={"label": f"api {state['n']}", "revision": str(state["revision"])},
+                f"{base}{path}",
+                data={field: f"{value} {state['n']}", "revision": str(state["revision"])},
                 headers=write_headers,
             )
         )
         state["revision"] = json.loads(resp.headers["HX-Trigger"])["sdc:revision"]["revision"]
+
+    def autosave():
+        patch(f"/components/{component}", "label", "api")
+
+    def notes():
+        patch("/notes", "notes", "## API\nPOST /links")
 
     def enqueue():
         resp = client.post(
@@ -328,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         "dashboard": lambda: ok(client.get("/dashboard", headers=headers)),
         "workspace": lambda: ok(client.get(base, headers=headers)),
         "autosave": autosave,
+        "notes": notes,
         "enqueue": enqueue,
         "status": status,
     }

@@ -393,6 +393,20 @@ def test_notes_autosave_preview_and_limit(app, hx, logged_in, url):
     assert "alert(1)</textarea>" in page or "&lt;script&gt;" in page
 
 
+def test_notes_autosave_answers_without_the_workspace_context(app, hx, url):
+    """Notes change neither the diagram, its warnings nor the undo and comment counts, so their
+    autosave answer reads none of them: the lock, the write and nothing from the history or
+    comment tables (the workspace's count query)."""
+    with count_queries(app) as q:
+        resp = hx.patch(url + "/notes", data={"revision": 1, "notes": "## API\nPOST /links"})
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert "(revision 2)" in body and "<h2>API</h2>" in body
+    assert 'id="diagram"' not in body
+    assert not [s for s in q if "version_history" in s or "FROM comments" in s], q
+    assert any(s.startswith("UPDATE versions") for s in q), q
+
+
 def test_export_import_round_trip(app, hx, logged_in, url):
     rev = add(hx, url, 1, "service", 'API "v2" <b>')
     rev = connect(hx, url, rev, "users", "service-1")

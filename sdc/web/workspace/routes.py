@@ -452,10 +452,12 @@ def update_notes(project_id: uuid.UUID, version_id: uuid.UUID):
         return jsonify(version_service.describe(version))
     if not editing.is_partial():
         return editing.redirect_to(page_url(project_id, version_id) + "#notes")
-    ctx = context(version)
+    # Only the version: notes change neither the diagram, the validation nor the counts, so
+    # the answer does not build the workspace's context (a diagram, a validation and a count
+    # query per autosave, for fragments that show none of them).
     html = (
-        render_template("workspace/_save_status.html", **ctx)
-        + render_template("workspace/_notes_preview.html", oob=True, **ctx)
+        render_template("workspace/_save_status.html", version=version)
+        + render_template("workspace/_notes_preview.html", oob=True, version=version)
         + render_template("workspace/_conflict.html", oob=True, cleared=True)
     )
     return editing.saved(html, version.revision)
