@@ -12,16 +12,13 @@ import copy
 import logging
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
 from sdc.core.grading import RUBRIC_VERSION, FixError, apply_fix, grade
 from sdc.core.simulation import InvalidDesign, validate_design
 from sdc.extensions import db
-from sdc.models import GradeReport, Project, User, Version, utcnow
+from sdc.models import GradeReport, User, Version, utcnow
 from sdc.models.run import category_scores, grade_summary_options
 from sdc.services import NotFound, ServiceError, ai_feedback, jobs, policy
-from sdc.services.projects import new_version_from, visible_to
+from sdc.services.projects import new_version_from
 from sdc.services.versions import version_by_id_for
 
 log = logging.getLogger(__name__)
@@ -164,15 +161,9 @@ def reap_stuck_grades() -> dict:
 
 
 def get_grade_for(user: User, grade_id: uuid.UUID) -> GradeReport:
-    row = db.session.scalar(
-        select(GradeReport)
-        .join(Version, Version.id == GradeReport.version_id)
-        .join(Project, Project.id == Version.project_id)
-        .where(GradeReport.id == grade_id, visible_to(user))
-        .options(
-            joinedload(GradeReport.version).joinedload(Version.project).joinedload(Project.scenario)
-        )
-    )
+    """The grade with its version, project and scenario, or NotFound for anyone who may not
+    see it."""
+    row = jobs.job_for(GradeReport, user, grade_id)
     if row is None:
         raise NotFound("No such grade.")
     return row

@@ -80,6 +80,29 @@ def _newest_per_version_stmt(model, which: str, options: tuple):
     return select(model).where(model.id.in_(newest)).options(*options)
 
 
+def job_for(model, user, job_id):
+    """The ``model`` job ``job_id`` with its version, project and scenario as its page shows
+    them (documents included), or None if ``user`` may not see it; one statement."""
+    return db.session.scalar(
+        _job_stmt(model), {"job_id": job_id, "user_id": policy.user_id_of(user)}
+    )
+
+
+@functools.cache
+def _job_stmt(model):
+    return (
+        select(model)
+        .join(Version, Version.id == model.version_id)
+        .join(Project, Project.id == Version.project_id)
+        .where(model.id == bindparam("job_id"), policy.visible_to_user_id(bindparam("user_id")))
+        .options(
+            contains_eager(model.version)
+            .contains_eager(Version.project)
+            .joinedload(Project.scenario)
+        )
+    )
+
+
 def job_status_for(model, user, job_id, options: tuple, slos: bool = False):
     """The ``model`` job ``job_id`` as its status widget polls it (every second while the job
     is queued or running), or None if ``user`` may not see it: loaded with ``options`` (the

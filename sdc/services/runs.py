@@ -11,7 +11,6 @@ import logging
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from sdc.core.simulation import (
     DEFAULT_SLO_MS,
@@ -22,10 +21,9 @@ from sdc.core.simulation import (
     validate_failure,
 )
 from sdc.extensions import db
-from sdc.models import Project, SimulationRun, User, Version, utcnow
+from sdc.models import SimulationRun, User, Version, utcnow
 from sdc.models.run import run_metrics, run_summary_options
 from sdc.services import NotFound, ServiceError, jobs, policy
-from sdc.services.projects import visible_to
 from sdc.services.versions import version_by_id_for
 
 log = logging.getLogger(__name__)
@@ -275,17 +273,7 @@ def reap_stuck_runs() -> dict:
 
 def get_run_for(user: User, run_id: uuid.UUID) -> SimulationRun:
     """The run with its version, project and scenario, or NotFound for anyone who may not see it."""
-    run = db.session.scalar(
-        select(SimulationRun)
-        .join(Version, Version.id == SimulationRun.version_id)
-        .join(Project, Project.id == Version.project_id)
-        .where(SimulationRun.id == run_id, visible_to(user))
-        .options(
-            joinedload(SimulationRun.version)
-            .joinedload(Version.project)
-            .joinedload(Project.scenario)
-        )
-    )
+    run = jobs.job_for(SimulationRun, user, run_id)
     if run is None:
         raise NotFound("No such run.")
     return run
