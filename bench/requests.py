@@ -7,8 +7,9 @@
     python -m bench.requests --sql workspace     # every round trip one request of a page makes
     python -m bench.requests --calls             # Python function calls per request of each page
 
-``--profile`` honours SDC_PROFILE_SORT (default cumulative), SDC_PROFILE_LINES (40) and
-SDC_PROFILE_CALLERS (a function name: also print who called it).
+``--profile`` honours SDC_PROFILE_SORT (default cumulative), SDC_PROFILE_LINES (40),
+SDC_PROFILE_CALLERS (a function name: also print who called it), SDC_PROFILE_CALLEES (what it
+called) and SDC_PROFILE_DUMP (a file: the raw stats, for ``pstats`` or snakeviz).
 
 The app runs with the production settings the load test uses (Talisman, Flask-Limiter with
 limits raised, CSRF, telemetry and audit on), driven through Flask's test client, so the figures
@@ -391,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
         ).print_stats(int(os.environ.get("SDC_PROFILE_LINES", "40")))
         if os.environ.get("SDC_PROFILE_CALLERS"):
             pstats.Stats(profiler).print_callers(os.environ["SDC_PROFILE_CALLERS"])
+        if os.environ.get("SDC_PROFILE_CALLEES"):
+            pstats.Stats(profiler).print_callees(os.environ["SDC_PROFILE_CALLEES"])
+        if os.environ.get("SDC_PROFILE_DUMP"):
+            profiler.dump_stats(os.environ["SDC_PROFILE_DUMP"])
         return 0
 
     if args.calls:
