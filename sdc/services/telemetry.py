@@ -1,14 +1,19 @@
 """Request and job telemetry: an in-process buffer flushed in bulk, and job lifecycle events.
 
 Request rows go into a per-app, thread-safe buffer. A daemon flusher thread, started on the
-first row (never by ``create_app``), writes them in one INSERT when ``FLUSH_COUNT`` rows are
-waiting or every ``FLUSH_INTERVAL_S`` seconds, and once more at interpreter exit. Writes use a
-connection of their own, and every failure is logged and swallowed: telemetry never breaks or
-slows a response. The buffer holds at most ``MAX_BUFFERED`` rows; beyond that new rows are
-dropped (and counted) rather than growing memory while the database is away.
+first row (never by ``create_app``), writes them in one transaction (an INSERT per table) when
+``FLUSH_COUNT`` rows are waiting or every ``FLUSH_INTERVAL_S`` seconds, and once more at
+interpreter exit. Writes use a connection of their own, and every failure is logged and
+swallowed: telemetry never breaks or slows a response. The buffer holds at most
+``MAX_BUFFERED`` rows; beyond that new rows are dropped (and counted) rather than growing memory
+while the database is away.
 
 Job events (enqueued, running, completed, failed, retrying, expired, interrupted, reaped, ...)
-are rare, so they are written at once, also on their own connection and also never raising.
+recorded while serving a request join the same buffer: starting a run or a grade is a hot path
+(hundreds a second in the load test), where writing its "enqueued" row at once cost a
+connection and a commit per start. Outside requests (the workers, the reaper, the CLI) they are
+written at once, on their own connection. Either way recording never raises. A row's ``time``
+is when the event happened, so a buffered row written a few seconds later still sorts by it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import threading
 import time
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import insert
 
 from sdc.db_events import single_statement
@@ -83,14 +88,15 @@ class TelemetryBuffer:
 
     # -- producer side (request threads) --
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict, model=RequestTelemetry) -> None:
+        """Queue ``row`` for ``model``'s table (request rows unless told)."""
         if self._pid != os.getpid():  # forked (gunicorn --preload): start afresh in the child
             self._after_fork()
         with self._lock:
             if len(self._rows) >= self.max_rows:
                 self.dropped += 1
                 return
-            self._rows.append(row)
+            self._rows.append((model, row))
             full = len(self._rows) >= self.flush_count
         self._ensure_thread()
         if full:
@@ -114,15 +120,20 @@ class TelemetryBuffer:
             except Exception:
                 self.failures += 1
                 self.dropped += len(rows)
-                log.warning("request telemetry: dropped %d rows", len(rows), exc_info=True)
+                log.warning("telemetry: dropped %d rows", len(rows), exc_info=True)
                 return 0
         self.written += len(rows)
         return len(rows)
 
-    def _write(self, rows: list[dict]) -> None:
+    def _write(self, rows: list[tuple]) -> None:
+        """``rows``: (model, row) pairs, written an INSERT per table in one transaction."""
+        by_model: dict = {}
+        for model, row in rows:
+            by_model.setdefault(model, []).append(row)
         with self.app.app_context():
             with ops_rows_engine().begin() as conn:
-                conn.execute(insert(RequestTelemetry), rows)
+                for model, group in by_model.items():
+                    conn.execute(insert(model), group)
 
     def _ensure_thread(self) -> None:
         if self._thread is not None or self._stop.is_set():
@@ -143,7 +154,7 @@ class TelemetryBuffer:
             try:
                 self.flush()
             except Exception:  # never let the flusher die
-                log.exception("request telemetry flusher")
+                log.exception("telemetry flusher")
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the flusher and write what is left (atexit, tests, shutdown)."""
@@ -180,7 +191,7 @@ def buffer_for(app: Flask | None = None) -> TelemetryBuffer | None:
 
 
 def flush(app: Flask | None = None) -> int:
-    """Write the buffered request rows now (tests, shutdown)."""
+    """Write the buffered rows now (tests, shutdown)."""
     buffer = buffer_for(app)
     return buffer.flush() if buffer else 0
 
@@ -224,10 +235,11 @@ def record_job(
     wait_ms: float | None = None,
     error: str | None = None,
 ) -> None:
-    """Write one job lifecycle event at once on its own connection; never raises.
+    """Record one job lifecycle event; never raises.
 
-    Call with an app context. On SQLite, while the session holds the write lock, the row is
-    written as soon as that transaction ends.
+    Call with an app context. While serving a request the row joins the telemetry buffer (see
+    the module docstring); otherwise it is written at once on its own connection, and on SQLite,
+    while the session holds the write lock, as soon as that transaction ends.
     """
     try:
         row = {
@@ -241,6 +253,10 @@ def record_job(
             "wait_ms": wait_ms,
             "error": error[:2000] if error else None,
         }
+        buffer = buffer_for() if has_request_context() else None
+        if buffer is not None:
+            buffer.add(row, JobTelemetry)
+            return
         session = db.session()
         if db.engine.dialect.name == "sqlite" and session.in_transaction():
             from sdc.services.audit import defer_until_transaction_end

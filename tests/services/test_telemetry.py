@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sdc.extensions import db
 from sdc.models import JobTelemetry, RequestTelemetry
@@ -220,3 +220,27 @@ def test_reaper_and_enqueue_record_events(app, user):
         ("enqueued", "simulation"),
     ]
     assert sent == [str(run_id)]
+
+
+def test_job_events_while_serving_a_request_join_the_buffer(app):
+    """A run or grade started by a request records its "enqueued" event in the buffer, written
+    with the request rows by the next flush, not on a connection of its own at once; outside a
+    request (workers, reaper) events are still written at once (the tests above)."""
+    buffer = telemetry.buffer_for(app)
+    with app.test_request_context("/projects/x/versions/y/runs", method="POST"):
+        telemetry.record_job("enqueued", "simulation", "job-in-request", queue="redis")
+        assert buffer.pending() == 1
+        assert db.session.scalar(select(JobTelemetry.id)) is None
+    telemetry.flush(app)  # the job row, and the request row the context's teardown records
+    with app.app_context():
+        row = db.session.scalars(select(JobTelemetry)).one()
+    assert (row.event, row.job_type, row.job_id, row.queue) == (
+        "enqueued",
+        "simulation",
+        "job-in-request",
+        "redis",
+    )
+    with app.app_context():
+        telemetry.record_job("running", "simulation", "job-in-request", attempt=1)
+        assert buffer.pending() == 0
+        assert db.session.scalar(select(func.count()).select_from(JobTelemetry)) == 2
