@@ -24,6 +24,7 @@ from sdc.extensions import db
 from sdc.models import SimulationRun, User, Version, utcnow
 from sdc.models.run import run_metrics, run_summary_options
 from sdc.services import NotFound, ServiceError, jobs, policy
+from sdc.services.version_memo import memo
 from sdc.services.versions import version_by_id_for
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,9 @@ def start_run(
     if engine not in ENGINES:
         raise RunRefused(f"Unknown engine {engine!r}: choose des or analytic.", field="engine")
     baseline = None
+    # A run of the version's own document (not a baseline's or a grade's snapshot): the same
+    # document for every run of this stored state, so its validation is memoised with it.
+    own_document = baseline_run_id is None and snapshot is None
     if baseline_run_id is not None:
         baseline = get_run_for(user, baseline_run_id)
         version = baseline.version
@@ -154,7 +158,12 @@ def start_run(
     if failures and engine != "des":
         raise RunRefused("Failure injection needs the des engine.", field="engine")
 
-    validation = validate_design(snapshot["design"])
+    if own_document:
+        validation = memo(
+            "run-validation", version, None, lambda: validate_design(snapshot["design"])
+        )
+    else:
+        validation = validate_design(snapshot["design"])
     if not validation.ok:
         problems = [p.to_dict() for p in validation.problems]
         raise RunRefused(

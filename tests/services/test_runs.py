@@ -169,6 +169,32 @@ def test_identical_in_flight_run_is_not_duplicated(app, owner):
     assert db.session.query(SimulationRun).count() == 1
 
 
+def test_runs_of_one_stored_state_validate_its_document_once(app, owner, monkeypatch):
+    """Seed after seed, a version's document is validated once per stored state (the version
+    memo); a new revision is validated afresh, and a given snapshot (a grade's design) always."""
+    from sdc.services import versions
+
+    validated = []
+
+    def counting(document):
+        validated.append(document)
+        return real(document)
+
+    real = runs.validate_design
+    monkeypatch.setattr(runs, "validate_design", counting)
+    version = make_version(owner)
+    for seed in (1, 2, 3):
+        assert runs.start_run(owner, version.id, engine="analytic", seed=seed)[1]
+    assert len(validated) == 1
+    versions.update_notes(owner, version.project_id, version.id, version.revision, "# Notes")
+    assert runs.start_run(owner, version.id, engine="analytic", seed=4)[1]
+    assert len(validated) == 2 and validated[-1]["notes"] == "# Notes"
+    snapshot = runs.baseline_snapshot(version)
+    runs.start_run(owner, version.id, engine="analytic", seed=5, snapshot=snapshot)
+    runs.start_run(owner, version.id, engine="analytic", seed=6, snapshot=snapshot)
+    assert len(validated) == 4
+
+
 def test_second_execution_of_a_completed_run_does_nothing(app, owner):
     version = make_version(owner)
     run, _ = runs.start_run(owner, version.id, engine="analytic")

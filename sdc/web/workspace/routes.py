@@ -26,13 +26,13 @@ from sdc.core.simulation.constants import (
 )
 from sdc.services import policy
 from sdc.services import versions as version_service
+from sdc.services.version_memo import memo
 from sdc.services.versions import InvalidEdit, StaleRevision
 from sdc.web import editing
 from sdc.web import forms_common as common
 from sdc.web.diagram import render_diagram
 from sdc.web.notes import render_markdown
 from sdc.web.runs.helpers import remember_latest_run
-from sdc.web.version_memo import memo
 from sdc.web.workspace import bp, forms
 
 bp.add_app_template_filter(render_markdown, "markdown")

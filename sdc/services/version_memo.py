@@ -1,5 +1,7 @@
 """A per-process memo of what one stored state of a version determines: its validation and
-its diagram SVG, which every workspace view and autosave answer would otherwise recompute.
+diagram SVG, which every workspace view and autosave answer would otherwise recompute, and the
+validation of the document a run of it starts from (every run start of the same version, seed
+after seed, validated the same document again).
 
 The key names one stored content for good: every change of a version's design goes through a
 conditional UPDATE that bumps ``revision`` (``sdc.services.versions``), and any other ORM write
