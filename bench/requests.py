@@ -343,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     for fn in pages.values():  # warm up: templates compiled, caches filled
         for _ in range(20):
             fn()
+    # As a gunicorn worker does once the app is loaded (sdc.gunicorn_config): without it a full
+    # collection walks every long-lived object, and its pauses land on whatever page allocates.
+    from sdc.gunicorn_config import post_worker_init
+
+    post_worker_init(None)
 
     if args.memory:
         import gc
