@@ -161,3 +161,18 @@ def test_flow_is_conserved_and_reported_in_rps():
     over = simulate(single_station(c=1, service_ms=SERVICE_MS, rps=150))["metrics"]["flow"]
     assert (over["completed"], over["rejected"], over["in_flight"]) == pytest.approx((100, 0, 50))
     assert over["conserved"] is True
+
+
+@pytest.mark.parametrize(
+    ("c", "a"), [(1, 0.5), (16, 5.55), (32, 0.65), (1024, 0.22), (10_000, 12.0), (400, 390.0)]
+)
+def test_erlang_b_matches_the_textbook_sum(c, a):
+    """Erlang B against its closed form, (a^c / c!) / sum_k a^k / k!, summed in logarithms
+    (the engine's recursion stops early once it underflows to zero; that must not change a
+    value, zero included)."""
+    from sdc.core.simulation.queueing import erlang_b
+
+    logs = [k * math.log(a) - math.lgamma(k + 1) for k in range(c + 1)]
+    top = max(logs)
+    log_total = top + math.log(sum(math.exp(x - top) for x in logs))
+    assert erlang_b(c, a) == pytest.approx(math.exp(logs[c] - log_total), rel=1e-9, abs=1e-300)

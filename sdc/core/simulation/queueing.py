@@ -14,10 +14,17 @@ import numpy as np
 
 
 def erlang_b(c: int, a: float) -> float:
-    """Erlang B blocking probability for c servers and offered load a (stable recursion)."""
+    """Erlang B blocking probability for c servers and offered load a (stable recursion).
+
+    The recursion stops once ``b`` underflows to 0.0, which every later step would keep: the
+    result is the same, and a large pool lightly loaded (10,000 connections at a load of 12)
+    costs a few hundred steps instead of c.
+    """
     b = 1.0
     for k in range(1, c + 1):
         b = a * b / (k + a * b)
+        if b == 0.0:
+            break
     return b
 
 
