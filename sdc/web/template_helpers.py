@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask.templating import Environment as FlaskEnvironment
 from flask_wtf.csrf import generate_csrf
 
@@ -97,8 +97,6 @@ def _hash_now(app: Flask, filename: str) -> str | None:
 
 def static_url(filename: str) -> str:
     """``url_for("static", ...)`` plus ``?v=<content hash>``: such URLs are cached for a year."""
-    from flask import current_app
-
     digest = static_hash(current_app, filename)
     # Built once per (mount point, file version): every render asks for the same few assets,
     # and url_for costs more than the lookup. Bounded like the hashes (names come from pages).
